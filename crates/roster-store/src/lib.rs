@@ -1,0 +1,385 @@
+//! The directory over SQL: accounts and their credentials, users, roles, and the audit
+//! log. SQLite (through rusqlite) is the embedded default; PostgreSQL serves several
+//! nodes sharing one database.
+//!
+//! [`Store`] is the one entry point. Each backend keeps the rules of
+//! [`roster_core::Directory`] inside its own transactions, so they hold under concurrent
+//! writers and across processes. This crate knows nothing of HTTP.
+
+mod backend;
+pub mod secret;
+mod sqlite;
+
+use std::sync::Arc;
+
+use roster_core::{
+    AccountUser, Actor, Directory, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage,
+    UserQuery,
+};
+
+pub use backend::{Backend, UserWriteContext};
+
+/// An account as operators see it. Secrets are never part of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub id: i64,
+    pub app_key: String,
+    pub name: String,
+    pub user_count: u64,
+}
+
+/// The credentials of a new account or a rotated secret, shown once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    pub app_key: String,
+    pub secret: String,
+}
+
+/// What a presented access token proves about a request to an account's `app_key`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenCheck {
+    /// No account has this app key.
+    UnknownAccount,
+    /// The token is missing, unknown, expired, revoked, or another account's.
+    Denied,
+    Granted {
+        account_id: i64,
+    },
+}
+
+/// One entry of the audit log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub user_id: i64,
+    pub actor: String,
+    pub action: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("no account has the app key {0}")]
+    AccountNotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<StoreError> for DirectoryError {
+    fn from(e: StoreError) -> DirectoryError {
+        match e {
+            StoreError::Invalid(message) => DirectoryError::Unsupported(message),
+            other => DirectoryError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The database behind Roster, shared by every request of a server.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+}
+
+impl Store {
+    /// Opens the database named by `url`, creating and migrating it when needed.
+    ///
+    /// `sqlite://PATH` (or `sqlite:PATH`, or a bare path) opens an embedded database.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let backend: Arc<dyn Backend> =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                return Err(StoreError::Invalid(
+                    "PostgreSQL is not supported by this build".into(),
+                ));
+            } else {
+                Arc::new(sqlite::SqliteBackend::open(sqlite_path(url)?).await?)
+            };
+        Ok(Store { backend })
+    }
+
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    /// The users of one account, with `actor` recorded on every change.
+    pub fn directory(&self, account_id: i64, actor: Actor) -> StoreDirectory {
+        StoreDirectory {
+            backend: self.backend.clone(),
+            context: UserWriteContext { account_id, actor },
+        }
+    }
+
+    pub async fn create_account(&self, name: &str) -> Result<Credentials, StoreError> {
+        let credentials = Credentials {
+            app_key: secret::generate(),
+            secret: secret::generate(),
+        };
+        self.backend
+            .insert_account(
+                &credentials.app_key,
+                name,
+                &secret::digest(&credentials.secret),
+            )
+            .await?;
+        Ok(credentials)
+    }
+
+    /// Makes sure an account with these credentials exists: created if absent, its
+    /// secret replaced if it differs. For scripts that start a server with known keys.
+    pub async fn ensure_account(&self, app_key: &str, secret: &str) -> Result<(), StoreError> {
+        if app_key.trim().is_empty() || secret.len() < 16 {
+            return Err(StoreError::Invalid(
+                "a bootstrap app key must not be empty and its secret must have at least 16 characters"
+                    .into(),
+            ));
+        }
+        let digest = secret::digest(secret);
+        match self.backend.account_by_app_key(app_key).await? {
+            None => self.backend.insert_account(app_key, app_key, &digest).await,
+            Some(_) => {
+                self.backend
+                    .set_secret_digest(app_key, &digest, false)
+                    .await
+            }
+        }
+    }
+
+    pub async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.backend.list_accounts().await
+    }
+
+    pub async fn account(&self, app_key: &str) -> Result<Account, StoreError> {
+        self.backend
+            .account_by_app_key(app_key)
+            .await?
+            .ok_or_else(|| StoreError::AccountNotFound(app_key.to_owned()))
+    }
+
+    /// Replaces the account's secret and revokes every token issued under the old one.
+    pub async fn rotate_secret(&self, app_key: &str) -> Result<Credentials, StoreError> {
+        let secret = secret::generate();
+        self.backend
+            .set_secret_digest(app_key, &secret::digest(&secret), true)
+            .await?;
+        Ok(Credentials {
+            app_key: app_key.to_owned(),
+            secret,
+        })
+    }
+
+    /// Revokes every OAuth token of the account; returns how many were live.
+    pub async fn revoke_tokens(&self, app_key: &str) -> Result<u64, StoreError> {
+        let account = self.account(app_key).await?;
+        self.backend
+            .delete_tokens(account.id, TokenKind::OAuth)
+            .await
+    }
+
+    /// The account whose app key and secret these are, if they match.
+    pub async fn verify_client(
+        &self,
+        app_key: &str,
+        secret: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let Some((account_id, stored)) = self.backend.secret_digest(app_key).await? else {
+            return Ok(None);
+        };
+        Ok(secret::digests_match(&stored, &secret::digest(secret)).then_some(account_id))
+    }
+
+    /// Issues an access token for the account, valid for `ttl`.
+    pub async fn issue_token(
+        &self,
+        account_id: i64,
+        ttl: std::time::Duration,
+    ) -> Result<String, StoreError> {
+        let token = secret::generate();
+        let now = now_millis();
+        let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        self.backend
+            .insert_token(
+                account_id,
+                &secret::digest(&token),
+                TokenKind::OAuth,
+                now,
+                Some(expires_at),
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// Decides whether `token` grants access to the account `app_key`.
+    pub async fn check_token(&self, app_key: &str, token: &str) -> Result<TokenCheck, StoreError> {
+        let digest = secret::digest(token);
+        let found = self
+            .backend
+            .find_token(app_key, &digest, TokenKind::OAuth)
+            .await?;
+        Ok(match found {
+            None => TokenCheck::UnknownAccount,
+            Some(TokenLookup { account_id, token }) => match token {
+                Some(t) if t.is_live(now_millis()) && secret::digests_match(&t.digest, &digest) => {
+                    TokenCheck::Granted { account_id }
+                }
+                _ => TokenCheck::Denied,
+            },
+        })
+    }
+
+    /// The audit log of one account, oldest first.
+    pub async fn audit_events(&self, account_id: i64) -> Result<Vec<AuditEvent>, StoreError> {
+        self.backend.audit_events(account_id).await
+    }
+
+    /// The role catalogue of an account.
+    pub async fn roles(&self, app_key: &str) -> Result<Vec<Role>, StoreError> {
+        let account = self.account(app_key).await?;
+        self.directory(account.id, Actor("operator".into()))
+            .list_roles()
+            .await
+            .map_err(|e| StoreError::Database(e.to_string()))
+    }
+
+    /// Replaces the role catalogue of an account. `admin` must stay, and roles that users
+    /// hold cannot be dropped.
+    pub async fn set_roles(&self, app_key: &str, roles: &[RoleName]) -> Result<(), StoreError> {
+        if !roles.iter().any(RoleName::is_admin) {
+            return Err(StoreError::Invalid(
+                "the catalogue must keep the admin role: the last-admin rule depends on it".into(),
+            ));
+        }
+        let account = self.account(app_key).await?;
+        self.backend.set_roles(account.id, roles).await
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    OAuth,
+    Scim,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::OAuth => "oauth",
+            TokenKind::Scim => "scim",
+        }
+    }
+}
+
+/// A stored token as a backend finds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredToken {
+    pub digest: String,
+    pub expires_at: Option<i64>,
+}
+
+impl StoredToken {
+    fn is_live(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// The account behind an app key, and the matching token of that account if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenLookup {
+    pub account_id: i64,
+    pub token: Option<StoredToken>,
+}
+
+/// The [`Directory`] of one account in a [`Store`].
+#[derive(Clone)]
+pub struct StoreDirectory {
+    backend: Arc<dyn Backend>,
+    context: UserWriteContext,
+}
+
+#[async_trait::async_trait]
+impl Directory for StoreDirectory {
+    async fn list_users(&self, query: &UserQuery) -> Result<UserPage, DirectoryError> {
+        self.backend
+            .list_users(self.context.account_id, query)
+            .await
+    }
+
+    async fn get_user(&self, id: i64) -> Result<AccountUser, DirectoryError> {
+        self.backend.get_user(self.context.account_id, id).await
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<AccountUser, DirectoryError> {
+        self.backend.create_user(&self.context, user).await
+    }
+
+    async fn update_user(
+        &self,
+        id: i64,
+        changes: UserChanges,
+        expected_version: Option<i64>,
+    ) -> Result<AccountUser, DirectoryError> {
+        self.backend
+            .update_user(&self.context, id, changes, expected_version)
+            .await
+    }
+
+    async fn delete_user(&self, id: i64) -> Result<(), DirectoryError> {
+        self.backend.delete_user(&self.context, id).await
+    }
+
+    async fn list_roles(&self) -> Result<Vec<Role>, DirectoryError> {
+        self.backend.list_roles(self.context.account_id).await
+    }
+
+    async fn create_role(&self, name: RoleName) -> Result<Role, DirectoryError> {
+        self.backend
+            .create_role(self.context.account_id, name)
+            .await
+    }
+
+    async fn rename_role(&self, id: i64, name: RoleName) -> Result<Role, DirectoryError> {
+        self.backend.rename_role(&self.context, id, name).await
+    }
+
+    async fn delete_role(&self, id: i64) -> Result<(), DirectoryError> {
+        self.backend.delete_role(self.context.account_id, id).await
+    }
+}
+
+pub(crate) fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Accepts `sqlite://PATH`, `sqlite:PATH` or a bare path, with any `?options` dropped.
+fn sqlite_path(url: &str) -> Result<String, StoreError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || url.contains("://") && !url.starts_with("sqlite://") {
+        return Err(StoreError::Invalid(format!(
+            "cannot use database URL {url:?}: give sqlite://PATH or postgres://USER@HOST/DB"
+        )));
+    }
+    Ok(path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_a_file() {
+        assert_eq!(sqlite_path("sqlite://roster.db").unwrap(), "roster.db");
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/r.db?mode=rwc").unwrap(),
+            "/tmp/r.db"
+        );
+        assert_eq!(sqlite_path("roster.db").unwrap(), "roster.db");
+        assert!(sqlite_path("mysql://x").is_err());
+        assert!(sqlite_path("sqlite://").is_err());
+    }
+}

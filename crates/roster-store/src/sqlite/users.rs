@@ -1,0 +1,511 @@
+//! Users and roles on SQLite: each write one `BEGIN IMMEDIATE` transaction that checks
+//! the directory's rules, makes the change, and writes its audit event.
+
+use chrono::{DateTime, Utc};
+use roster_core::{
+    role::ADMIN_ROLE, AccountUser, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage,
+    UserQuery, DEFAULT_ROLE,
+};
+use rusqlite::{
+    params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
+};
+
+use super::db_error;
+use crate::{backend::audit_snapshot, backend::UserWriteContext, now_millis, StoreError};
+
+const USER_COLUMNS: &str =
+    "id, email, name, role, active, external_id, created_at, updated_at, version";
+
+pub(crate) fn millis_to_time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountUser> {
+    Ok(AccountUser {
+        id: row.get(0)?,
+        email: row.get(1)?,
+        name: row.get(2)?,
+        role: row.get(3)?,
+        active: row.get(4)?,
+        external_id: row.get(5)?,
+        created_at: millis_to_time(row.get(6)?),
+        updated_at: millis_to_time(row.get(7)?),
+        version: row.get(8)?,
+    })
+}
+
+fn unavailable(e: impl std::fmt::Display) -> DirectoryError {
+    DirectoryError::Unavailable(e.to_string())
+}
+
+/// Maps the unique index on normalised emails to the error a client can act on.
+fn write_error(e: rusqlite::Error) -> DirectoryError {
+    if let rusqlite::Error::SqliteFailure(failure, Some(message)) = &e {
+        if failure.code == ErrorCode::ConstraintViolation
+            && message.contains("account_users.email_normalized")
+        {
+            return DirectoryError::EmailTaken;
+        }
+    }
+    unavailable(e)
+}
+
+fn begin(conn: &mut Connection) -> Result<Transaction<'_>, DirectoryError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(unavailable)
+}
+
+pub(crate) fn get(
+    conn: &Connection,
+    account_id: i64,
+    id: i64,
+) -> Result<Option<AccountUser>, DirectoryError> {
+    conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM account_users WHERE account_id = ?1 AND id = ?2"
+    ))
+    .and_then(|mut stmt| {
+        stmt.query_row(params![account_id, id], user_from_row)
+            .optional()
+    })
+    .map_err(unavailable)
+}
+
+pub(crate) fn list(
+    conn: &Connection,
+    account_id: i64,
+    query: &UserQuery,
+) -> Result<UserPage, DirectoryError> {
+    if query.filter.is_some() {
+        return Err(DirectoryError::Unsupported(
+            "filtering by SCIM expression is not available on this store".into(),
+        ));
+    }
+    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+    let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+
+    if let Some(email) = &query.email {
+        let normalized = email.to_lowercase();
+        let user = conn
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM account_users WHERE account_id = ?1 AND email_normalized = ?2"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_row(params![account_id, normalized], user_from_row)
+                    .optional()
+            })
+            .map_err(unavailable)?;
+        let total = u64::from(user.is_some());
+        let users = user
+            .into_iter()
+            .skip(query.offset as usize)
+            .take(query.limit as usize);
+        return Ok(UserPage {
+            users: users.collect(),
+            total,
+        });
+    }
+
+    let total: i64 = conn
+        .prepare_cached("SELECT user_count FROM accounts WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([account_id], |row| row.get(0)))
+        .map_err(unavailable)?;
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM account_users WHERE account_id = ?1 \
+             ORDER BY id LIMIT ?2 OFFSET ?3"
+        ))
+        .map_err(unavailable)?;
+    let users = stmt
+        .query_map(params![account_id, limit, offset], user_from_row)
+        .map_err(unavailable)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unavailable)?;
+    Ok(UserPage {
+        users,
+        total: total as u64,
+    })
+}
+
+fn role_names(conn: &Connection, account_id: i64) -> Result<Vec<String>, DirectoryError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT name FROM roles WHERE account_id = ?1 ORDER BY id")
+        .map_err(unavailable)?;
+    let names = stmt
+        .query_map([account_id], |row| row.get(0))
+        .map_err(unavailable)?
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(unavailable)?;
+    Ok(names)
+}
+
+/// Fails with the list of valid roles unless `role` is in the account's catalogue.
+fn check_role(conn: &Connection, account_id: i64, role: &str) -> Result<(), DirectoryError> {
+    let known: Option<i64> = conn
+        .prepare_cached("SELECT id FROM roles WHERE account_id = ?1 AND name = ?2")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![account_id, role], |row| row.get(0))
+                .optional()
+        })
+        .map_err(unavailable)?;
+    match known {
+        Some(_) => Ok(()),
+        None => Err(DirectoryError::UnknownRole {
+            valid: role_names(conn, account_id)?,
+        }),
+    }
+}
+
+/// Fails when `user`, an active admin, is the account's only one.
+fn check_not_last_admin(
+    conn: &Connection,
+    account_id: i64,
+    user: &AccountUser,
+) -> Result<(), DirectoryError> {
+    let others: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM account_users \
+             WHERE account_id = ?1 AND role = ?2 AND active = 1 AND id <> ?3",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![account_id, ADMIN_ROLE, user.id], |row| row.get(0))
+        })
+        .map_err(unavailable)?;
+    if others == 0 {
+        Err(DirectoryError::LastAdmin)
+    } else {
+        Ok(())
+    }
+}
+
+fn record_event(
+    tx: &Transaction<'_>,
+    context: &UserWriteContext,
+    user_id: i64,
+    action: &str,
+    before: Option<&AccountUser>,
+    after: Option<&AccountUser>,
+) -> Result<(), DirectoryError> {
+    let snapshot = |user: Option<&AccountUser>| user.map(|u| audit_snapshot(u).to_string());
+    tx.prepare_cached(
+        "INSERT INTO audit_events (account_id, user_id, actor, action, at, before, after) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            context.account_id,
+            user_id,
+            context.actor.0,
+            action,
+            now_millis(),
+            snapshot(before),
+            snapshot(after),
+        ])
+    })
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn adjust_user_count(tx: &Transaction<'_>, account_id: i64, by: i64) -> Result<(), DirectoryError> {
+    tx.prepare_cached("UPDATE accounts SET user_count = user_count + ?2 WHERE id = ?1")
+        .and_then(|mut stmt| stmt.execute(params![account_id, by]))
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+pub(crate) fn create(
+    conn: &mut Connection,
+    context: &UserWriteContext,
+    user: NewUser,
+) -> Result<AccountUser, DirectoryError> {
+    let tx = begin(conn)?;
+    let role = user
+        .role
+        .as_ref()
+        .map_or(DEFAULT_ROLE, RoleName::as_str)
+        .to_owned();
+    check_role(&tx, context.account_id, &role)?;
+
+    let now = now_millis();
+    let created = tx
+        .prepare_cached(&format!(
+            "INSERT INTO account_users \
+             (account_id, email, email_normalized, name, role, active, external_id, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING {USER_COLUMNS}"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    context.account_id,
+                    user.email.as_str(),
+                    user.email.normalized(),
+                    user.name,
+                    role,
+                    user.active,
+                    user.external_id,
+                    now,
+                ],
+                user_from_row,
+            )
+        })
+        .map_err(write_error)?;
+    adjust_user_count(&tx, context.account_id, 1)?;
+    record_event(&tx, context, created.id, "create", None, Some(&created))?;
+
+    tx.commit().map_err(unavailable)?;
+    Ok(created)
+}
+
+pub(crate) fn update(
+    conn: &mut Connection,
+    context: &UserWriteContext,
+    id: i64,
+    changes: UserChanges,
+    expected_version: Option<i64>,
+) -> Result<AccountUser, DirectoryError> {
+    let tx = begin(conn)?;
+    let before = get(&tx, context.account_id, id)?.ok_or(DirectoryError::UserNotFound)?;
+    if expected_version.is_some_and(|v| v != before.version) {
+        return Err(DirectoryError::VersionMismatch);
+    }
+    let changes = changes.relative_to(&before);
+    if changes.is_empty() {
+        return Ok(before);
+    }
+
+    let planned = changes.apply_to(&before);
+    if let Some(role) = &changes.role {
+        check_role(&tx, context.account_id, role.as_str())?;
+    }
+    if before.is_active_admin() && !planned.is_active_admin() {
+        check_not_last_admin(&tx, context.account_id, &before)?;
+    }
+
+    let email_normalized = changes.email.as_ref().map(|e| e.normalized());
+    let after = tx
+        .prepare_cached(&format!(
+            "UPDATE account_users SET email = ?3, email_normalized = coalesce(?4, email_normalized), \
+             name = ?5, role = ?6, active = ?7, external_id = ?8, updated_at = ?9, \
+             version = version + 1 WHERE account_id = ?1 AND id = ?2 RETURNING {USER_COLUMNS}"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    context.account_id,
+                    id,
+                    planned.email,
+                    email_normalized,
+                    planned.name,
+                    planned.role,
+                    planned.active,
+                    planned.external_id,
+                    now_millis(),
+                ],
+                user_from_row,
+            )
+        })
+        .map_err(write_error)?;
+    record_event(&tx, context, id, "update", Some(&before), Some(&after))?;
+
+    tx.commit().map_err(unavailable)?;
+    Ok(after)
+}
+
+pub(crate) fn delete(
+    conn: &mut Connection,
+    context: &UserWriteContext,
+    id: i64,
+) -> Result<(), DirectoryError> {
+    let tx = begin(conn)?;
+    let before = get(&tx, context.account_id, id)?.ok_or(DirectoryError::UserNotFound)?;
+    if before.is_active_admin() {
+        check_not_last_admin(&tx, context.account_id, &before)?;
+    }
+
+    tx.prepare_cached("DELETE FROM account_users WHERE account_id = ?1 AND id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![context.account_id, id]))
+        .map_err(unavailable)?;
+    adjust_user_count(&tx, context.account_id, -1)?;
+    record_event(&tx, context, id, "delete", Some(&before), None)?;
+
+    tx.commit().map_err(unavailable)
+}
+
+pub(crate) fn list_roles(conn: &Connection, account_id: i64) -> Result<Vec<Role>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT r.id, r.name, (SELECT count(*) FROM account_users u \
+             WHERE u.account_id = r.account_id AND u.role = r.name) \
+             FROM roles r WHERE r.account_id = ?1 ORDER BY r.id",
+        )
+        .map_err(db_error)?;
+    let roles = stmt
+        .query_map([account_id], |row| {
+            Ok(Role {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                members: row.get::<_, i64>(2)? as u64,
+            })
+        })
+        .map_err(db_error)?
+        .collect::<Result<_, _>>()
+        .map_err(db_error)?;
+    Ok(roles)
+}
+
+fn role_by_id(conn: &Connection, account_id: i64, id: i64) -> Result<Role, DirectoryError> {
+    list_roles(conn, account_id)?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(DirectoryError::RoleNotFound)
+}
+
+fn role_write_error(e: rusqlite::Error) -> DirectoryError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => DirectoryError::RoleTaken,
+        _ => unavailable(e),
+    }
+}
+
+pub(crate) fn create_role(
+    conn: &mut Connection,
+    account_id: i64,
+    name: &RoleName,
+) -> Result<Role, DirectoryError> {
+    let tx = begin(conn)?;
+    tx.execute(
+        "INSERT INTO roles (account_id, name) VALUES (?1, ?2)",
+        params![account_id, name.as_str()],
+    )
+    .map_err(role_write_error)?;
+    let id = tx.last_insert_rowid();
+    tx.commit().map_err(unavailable)?;
+    Ok(Role {
+        id,
+        name: name.as_str().to_owned(),
+        members: 0,
+    })
+}
+
+pub(crate) fn rename_role(
+    conn: &mut Connection,
+    context: &UserWriteContext,
+    id: i64,
+    name: &RoleName,
+) -> Result<Role, DirectoryError> {
+    let tx = begin(conn)?;
+    let role = role_by_id(&tx, context.account_id, id)?;
+    if role.name == name.as_str() {
+        return Ok(role);
+    }
+    if role.name == ADMIN_ROLE || name.is_admin() {
+        return Err(DirectoryError::Unsupported(
+            "the admin role cannot be renamed, nor another role renamed to admin".into(),
+        ));
+    }
+    tx.execute(
+        "UPDATE roles SET name = ?3 WHERE account_id = ?1 AND id = ?2",
+        params![context.account_id, id, name.as_str()],
+    )
+    .map_err(role_write_error)?;
+
+    // The holders' records change too, and each such change is audited like any other.
+    let holders = {
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM account_users WHERE account_id = ?1 AND role = ?2"
+            ))
+            .map_err(unavailable)?;
+        let rows = stmt
+            .query_map(params![context.account_id, role.name], user_from_row)
+            .map_err(unavailable)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)?
+    };
+    let now = now_millis();
+    for before in holders {
+        let after = tx
+            .prepare_cached(&format!(
+                "UPDATE account_users SET role = ?3, updated_at = ?4, version = version + 1 \
+                 WHERE account_id = ?1 AND id = ?2 RETURNING {USER_COLUMNS}"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_row(
+                    params![context.account_id, before.id, name.as_str(), now],
+                    user_from_row,
+                )
+            })
+            .map_err(unavailable)?;
+        record_event(
+            &tx,
+            context,
+            before.id,
+            "update",
+            Some(&before),
+            Some(&after),
+        )?;
+    }
+
+    let renamed = role_by_id(&tx, context.account_id, id)?;
+    tx.commit().map_err(unavailable)?;
+    Ok(renamed)
+}
+
+pub(crate) fn delete_role(
+    conn: &mut Connection,
+    account_id: i64,
+    id: i64,
+) -> Result<(), DirectoryError> {
+    let tx = begin(conn)?;
+    let role = role_by_id(&tx, account_id, id)?;
+    if role.name == ADMIN_ROLE {
+        return Err(DirectoryError::Unsupported(
+            "the admin role cannot be deleted".into(),
+        ));
+    }
+    if role.members > 0 {
+        return Err(DirectoryError::RoleInUse);
+    }
+    tx.execute(
+        "DELETE FROM roles WHERE account_id = ?1 AND id = ?2",
+        params![account_id, id],
+    )
+    .map_err(unavailable)?;
+    tx.commit().map_err(unavailable)
+}
+
+/// Makes the catalogue exactly `roles`, refusing to drop a role that users hold.
+pub(crate) fn set_roles(
+    conn: &mut Connection,
+    account_id: i64,
+    roles: &[String],
+) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_error)?;
+    let current = list_roles(&tx, account_id)?;
+    let held: Vec<&str> = current
+        .iter()
+        .filter(|r| r.members > 0 && !roles.contains(&r.name))
+        .map(|r| r.name.as_str())
+        .collect();
+    if !held.is_empty() {
+        return Err(StoreError::Invalid(format!(
+            "cannot drop roles that users still hold: {}; move those users to another role first",
+            held.join(", ")
+        )));
+    }
+    for role in current.iter().filter(|r| !roles.contains(&r.name)) {
+        tx.execute("DELETE FROM roles WHERE id = ?1", [role.id])
+            .map_err(db_error)?;
+    }
+    for name in roles
+        .iter()
+        .filter(|n| !current.iter().any(|r| &r.name == *n))
+    {
+        tx.execute(
+            "INSERT INTO roles (account_id, name) VALUES (?1, ?2)",
+            params![account_id, name],
+        )
+        .map_err(db_error)?;
+    }
+    tx.commit().map_err(db_error)
+}
