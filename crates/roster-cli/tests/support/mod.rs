@@ -20,39 +20,32 @@ pub struct TestServer {
     pub database_url: String,
     child: Child,
     logs: Arc<Mutex<String>>,
+    launch: Launch,
     _dir: tempfile::TempDir,
 }
 
-pub fn roster() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_roster"))
+/// How a test server is started, kept to start it again.
+struct Launch {
+    database_url: String,
+    app_key: String,
+    secret: String,
+    args: Vec<String>,
 }
 
-impl TestServer {
-    pub fn start() -> TestServer {
-        TestServer::start_with(&[])
-    }
-
-    /// Starts `roster serve` with extra flags, with the bootstrap account of
-    /// [`APP_KEY`] and [`SECRET`].
-    pub fn start_with(args: &[&str]) -> TestServer {
-        TestServer::start_for(APP_KEY, SECRET, args)
-    }
-
-    /// Starts `roster serve` with a bootstrap account of the given credentials.
-    pub fn start_for(app_key: &str, secret: &str, args: &[&str]) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = format!("sqlite://{}", dir.path().join("roster.db").display());
+impl Launch {
+    /// Starts the binary and waits for its "listening" line.
+    fn spawn(&self) -> (Child, String, Arc<Mutex<String>>) {
         let mut child = roster()
             .args([
                 "serve",
                 "--listen",
                 "127.0.0.1:0",
                 "--database-url",
-                &database_url,
+                &self.database_url,
             ])
-            .args(args)
-            .env("ROSTER_BOOTSTRAP_APP_KEY", app_key)
-            .env("ROSTER_BOOTSTRAP_SECRET", secret)
+            .args(&self.args)
+            .env("ROSTER_BOOTSTRAP_APP_KEY", &self.app_key)
+            .env("ROSTER_BOOTSTRAP_SECRET", &self.secret)
             .env("RUST_LOG", "info")
             .env_remove("ROSTER_LISTEN")
             .stdout(Stdio::null())
@@ -74,20 +67,61 @@ impl TestServer {
                 logs.push('\n');
             }
         });
-        let base = match address_rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => base,
+        match address_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(base) => (child, base, logs),
             Err(_) => {
                 let _ = child.kill();
                 panic!("server did not start:\n{}", logs.lock().unwrap());
             }
+        }
+    }
+}
+
+pub fn roster() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_roster"))
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        TestServer::start_with(&[])
+    }
+
+    /// Starts `roster serve` with extra flags, with the bootstrap account of
+    /// [`APP_KEY`] and [`SECRET`].
+    pub fn start_with(args: &[&str]) -> TestServer {
+        TestServer::start_for(APP_KEY, SECRET, args)
+    }
+
+    /// Starts `roster serve` with a bootstrap account of the given credentials.
+    pub fn start_for(app_key: &str, secret: &str, args: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("roster.db").display());
+        let launch = Launch {
+            database_url: database_url.clone(),
+            app_key: app_key.to_owned(),
+            secret: secret.to_owned(),
+            args: args.iter().map(|a| a.to_string()).collect(),
         };
+        let (child, base, logs) = launch.spawn();
         TestServer {
             base,
             database_url,
             child,
             logs,
+            launch,
             _dir: dir,
         }
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, and starts it again on the same
+    /// database. The address changes.
+    pub fn kill_and_restart(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("killed server is reaped");
+        let (child, base, logs) = self.launch.spawn();
+        self.child = child;
+        self.base = base;
+        self.logs = logs;
     }
 
     pub fn url(&self, path: &str) -> String {
