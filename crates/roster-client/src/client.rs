@@ -231,7 +231,10 @@ impl Client {
     /// attempt did not land. If it did land, the user found is returned as if the create
     /// had answered. A 409 after such a lost answer is resolved the same way. Note that
     /// a user who already existed with this email before the call is then returned too:
-    /// from the outside the two cases look the same.
+    /// from the outside the two cases look the same. If the lookup itself fails, its
+    /// error is returned and the create may or may not have landed; calling again is
+    /// safe, since the next call looks up the email first too after a lost answer, or
+    /// gets a 409.
     pub async fn create_user(&self, fields: &AccountUserFields) -> Result<AccountUser, Error> {
         let Some(email) = fields.email.as_deref() else {
             return Err(Error::Usage("a create needs an email address".into()));
