@@ -95,6 +95,11 @@ pub trait Backend: Send + Sync {
     async fn delete_role(&self, account_id: i64, id: i64) -> Result<(), DirectoryError>;
 }
 
+/// A stored timestamp (milliseconds since the Unix epoch) as a time.
+pub(crate) fn millis_to_time(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
 /// The JSON snapshot of a user kept in the audit log.
 pub fn audit_snapshot(user: &AccountUser) -> serde_json::Value {
     serde_json::json!({

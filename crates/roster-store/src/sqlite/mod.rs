@@ -320,7 +320,7 @@ impl Backend for SqliteBackend {
                         user_id: row.get(1)?,
                         actor: row.get(2)?,
                         action: row.get(3)?,
-                        at: users::millis_to_time(row.get(4)?),
+                        at: crate::backend::millis_to_time(row.get(4)?),
                         before: json(5)?,
                         after: json(6)?,
                     })
