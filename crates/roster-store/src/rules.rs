@@ -22,6 +22,14 @@ pub(crate) fn refuse_filter(query: &UserQuery) -> Result<(), DirectoryError> {
     Ok(())
 }
 
+/// The query's page as SQL's LIMIT and OFFSET, which are signed.
+pub(crate) fn limit_and_offset(query: &UserQuery) -> (i64, i64) {
+    (
+        i64::try_from(query.limit).unwrap_or(i64::MAX),
+        i64::try_from(query.offset).unwrap_or(i64::MAX),
+    )
+}
+
 /// The page that an email query answers with: the one user with that address, if any.
 pub(crate) fn page_of_one(user: Option<AccountUser>, query: &UserQuery) -> UserPage {
     let total = u64::from(user.is_some());

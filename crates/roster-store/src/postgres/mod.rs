@@ -16,10 +16,13 @@ use roster_core::{
     AccountUser, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage, UserQuery,
     DEFAULT_ROLES,
 };
-use sqlx::{postgres::PgPoolOptions, PgPool, Row};
+use sqlx::{
+    postgres::{PgPoolOptions, PgRow},
+    PgPool, Row,
+};
 
 use crate::{
-    backend::{millis_to_time, Backend, UserWriteContext},
+    backend::{millis_to_time, read_account, Backend, RowReader, UserWriteContext},
     now_millis, Account, AuditEvent, StoreError, StoredToken, TokenKind, TokenLookup,
 };
 
@@ -58,13 +61,28 @@ pub(crate) fn db_error(e: impl std::fmt::Display) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
-fn account_from_row(row: &sqlx::postgres::PgRow) -> Result<Account, sqlx::Error> {
-    Ok(Account {
-        id: row.try_get(0)?,
-        app_key: row.try_get(1)?,
-        name: row.try_get(2)?,
-        user_count: row.try_get::<i64, _>(3)? as u64,
-    })
+impl RowReader for PgRow {
+    type Error = sqlx::Error;
+
+    fn int(&self, column: usize) -> Result<i64, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    fn text(&self, column: usize) -> Result<String, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    fn optional_text(&self, column: usize) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    fn flag(&self, column: usize) -> Result<bool, sqlx::Error> {
+        self.try_get(column)
+    }
+}
+
+fn account_from_row(row: &PgRow) -> Result<Account, sqlx::Error> {
+    read_account(row)
 }
 
 #[async_trait]

@@ -13,17 +13,9 @@ use sqlx::{postgres::PgRow, PgConnection, PgPool, Postgres, Row, Transaction};
 
 use super::db_error;
 use crate::{
-    backend::{audit_snapshot, millis_to_time, UserWriteContext},
+    backend::{audit_snapshot, read_user, user_columns, UserWriteContext},
     now_millis, rules, StoreError,
 };
-
-/// The columns of a user as [`user_from_row`] reads them, for `concat!`: sqlx takes
-/// only static strings as SQL, which keeps values out of the query text.
-macro_rules! user_columns {
-    () => {
-        "id, email, name, role, active, external_id, created_at, updated_at, version"
-    };
-}
 
 /// The unique index behind "one address per account"; see the migration.
 const EMAIL_UNIQUE_INDEX: &str = "account_users_email_unique";
@@ -32,17 +24,7 @@ const EMAIL_UNIQUE_INDEX: &str = "account_users_email_unique";
 const ROLE_UNIQUE_CONSTRAINT: &str = "roles_account_id_name_key";
 
 fn user_from_row(row: &PgRow) -> Result<AccountUser, sqlx::Error> {
-    Ok(AccountUser {
-        id: row.try_get(0)?,
-        email: row.try_get(1)?,
-        name: row.try_get(2)?,
-        role: row.try_get(3)?,
-        active: row.try_get(4)?,
-        external_id: row.try_get(5)?,
-        created_at: millis_to_time(row.try_get(6)?),
-        updated_at: millis_to_time(row.try_get(7)?),
-        version: row.try_get(8)?,
-    })
+    read_user(row)
 }
 
 pub(super) fn unavailable(e: impl std::fmt::Display) -> DirectoryError {
@@ -112,8 +94,7 @@ pub(super) async fn list(
     query: &UserQuery,
 ) -> Result<UserPage, DirectoryError> {
     rules::refuse_filter(query)?;
-    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-    let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+    let (limit, offset) = rules::limit_and_offset(query);
 
     if let Some(email) = &query.email {
         let user = sqlx::query(concat!(

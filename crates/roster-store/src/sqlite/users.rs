@@ -11,25 +11,14 @@ use rusqlite::{
 
 use super::db_error;
 use crate::{
-    backend::{audit_snapshot, millis_to_time, UserWriteContext},
+    backend::{audit_snapshot, read_user, user_columns, UserWriteContext},
     now_millis, rules, StoreError,
 };
 
-const USER_COLUMNS: &str =
-    "id, email, name, role, active, external_id, created_at, updated_at, version";
+const USER_COLUMNS: &str = user_columns!();
 
 fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountUser> {
-    Ok(AccountUser {
-        id: row.get(0)?,
-        email: row.get(1)?,
-        name: row.get(2)?,
-        role: row.get(3)?,
-        active: row.get(4)?,
-        external_id: row.get(5)?,
-        created_at: millis_to_time(row.get(6)?),
-        updated_at: millis_to_time(row.get(7)?),
-        version: row.get(8)?,
-    })
+    read_user(row)
 }
 
 fn unavailable(e: impl std::fmt::Display) -> DirectoryError {
@@ -74,8 +63,7 @@ pub(crate) fn list(
     query: &UserQuery,
 ) -> Result<UserPage, DirectoryError> {
     rules::refuse_filter(query)?;
-    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-    let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+    let (limit, offset) = rules::limit_and_offset(query);
 
     if let Some(email) = &query.email {
         let normalized = email.to_lowercase();
