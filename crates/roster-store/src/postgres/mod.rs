@@ -18,7 +18,7 @@ use roster_core::{
 };
 use sqlx::{
     postgres::{PgPoolOptions, PgRow},
-    PgPool, Row,
+    Connection, PgConnection, PgPool, Row,
 };
 
 use crate::{
@@ -43,12 +43,22 @@ impl PostgresBackend {
     /// Migrations take a database-wide advisory lock, so nodes starting together do
     /// not apply them twice.
     pub async fn open(url: &str) -> Result<PostgresBackend, StoreError> {
+        let cannot_connect = |e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}"));
+        // One plain connection first: it fails at once with the cause (refused, wrong
+        // password, no such database), where the pool would retry until its timeout
+        // and then report only that it timed out.
+        PgConnection::connect(url)
+            .await
+            .map_err(cannot_connect)?
+            .close()
+            .await
+            .map_err(cannot_connect)?;
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await
-            .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
+            .map_err(cannot_connect)?;
         sqlx::migrate!("migrations/postgres")
             .run(&pool)
             .await
