@@ -254,7 +254,11 @@ pub(super) async fn create(
     Ok(created)
 }
 
-#[tracing::instrument(level = "debug", skip_all, fields(account_id = context.account_id, id))]
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(account_id = context.account_id, user_id = id)
+)]
 pub(super) async fn update(
     pool: &PgPool,
     context: &UserWriteContext,
@@ -303,7 +307,11 @@ pub(super) async fn update(
     Ok(after)
 }
 
-#[tracing::instrument(level = "debug", skip_all, fields(account_id = context.account_id, id))]
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(account_id = context.account_id, user_id = id)
+)]
 pub(super) async fn delete(
     pool: &PgPool,
     context: &UserWriteContext,
@@ -387,7 +395,11 @@ pub(super) async fn create_role(
     })
 }
 
-#[tracing::instrument(level = "debug", skip_all, fields(account_id = context.account_id, id))]
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(account_id = context.account_id, role_id = id)
+)]
 pub(super) async fn rename_role(
     pool: &PgPool,
     context: &UserWriteContext,
