@@ -37,6 +37,7 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Create the database if needed and bring its schema up to date, then exit.
     Migrate(commands::DatabaseArgs),
+    /// Operator commands on the database directly: accounts, secrets, tokens, roles.
     #[command(subcommand)]
     Accounts(commands::accounts::AccountsCommand),
 }

@@ -21,6 +21,8 @@ pub enum EmailError {
     TooLong,
     #[error("email must look like name@example.com")]
     Malformed,
+    #[error("the part of an email before the @ must be at most 64 characters")]
+    LocalPartTooLong,
 }
 
 impl Email {
@@ -37,10 +39,18 @@ impl Email {
             return Err(EmailError::TooLong);
         }
         let (local, domain) = raw.rsplit_once('@').ok_or(EmailError::Malformed)?;
+        if local.len() > 64 {
+            return Err(EmailError::LocalPartTooLong);
+        }
+        // A dot-atom (RFC 5322 section 3.2.3), with any non-ASCII letter allowed as
+        // RFC 6531 does. Quoted local parts are refused: no team directory needs them.
         let local_ok = !local.is_empty()
-            && local.len() <= 64
-            && !local.contains('@')
-            && local.chars().all(|c| !c.is_whitespace() && !c.is_control());
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local
+                .chars()
+                .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
         let domain_ok = domain.contains('.')
             && domain.split('.').all(|label| {
                 !label.is_empty()
@@ -108,7 +118,9 @@ mod tests {
             assert_eq!(Email::parse(raw), Err(EmailError::Malformed), "{raw}");
         }
         assert_eq!(Email::parse(""), Err(EmailError::Empty));
-        let long = format!("{}@example.com", "a".repeat(250));
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        assert_eq!(Email::parse(&long_local), Err(EmailError::LocalPartTooLong));
+        let long = format!("{}@{}.com", "a".repeat(60), "b".repeat(200));
         assert_eq!(Email::parse(&long), Err(EmailError::TooLong));
     }
 

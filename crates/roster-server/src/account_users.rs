@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::{
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::HeaderMap,
     routing::get,
     Json, Router,
@@ -25,7 +25,7 @@ use roster_store::StoreDirectory;
 
 use crate::{
     auth::{authorize, presented_token},
-    extract::{json_body, query_map, Body},
+    extract::{json_body, query_map, Body, PathParams},
     ApiError, AppState,
 };
 
@@ -69,10 +69,12 @@ fn body_token(body: &[u8]) -> Option<String> {
     value.get("utoken")?.as_str().map(str::to_owned)
 }
 
+/// Ids are written in one way only: decimal digits, no sign, no leading zero.
 fn parse_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
+    let canonical = raw.bytes().all(|b| b.is_ascii_digit()) && !raw.starts_with('0');
+    canonical
+        .then(|| raw.parse::<i64>().ok())
+        .flatten()
         .ok_or_else(|| ApiError::UserNotFound(raw.to_owned()))
 }
 
@@ -163,7 +165,7 @@ fn read_user_request(body: &[u8]) -> (Option<String>, Result<AccountUserFields, 
 
 pub async fn list_account_users(
     State(state): State<AppState>,
-    Path(app_key): Path<String>,
+    PathParams(app_key): PathParams<String>,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
     Body(body): Body,
@@ -180,7 +182,16 @@ pub async fn list_account_users(
 
     let page = page_param(&query, "page", 1, None)?;
     let count = page_param(&query, "count", DEFAULT_PER_PAGE, Some(MAX_PER_PAGE))?;
-    let email = query.get("email").filter(|e| !e.is_empty()).cloned();
+    // An empty filter is refused rather than ignored: a script that looks a user up by
+    // an unset variable and deletes the first match must not get everyone back.
+    let email = match query.get("email") {
+        Some(email) if email.trim().is_empty() => {
+            return Err(ApiError::InvalidParameters(
+                "email must be an address; leave the parameter out to list every user".to_owned(),
+            ))
+        }
+        email => email.cloned(),
+    };
 
     let found = directory
         .list_users(&UserQuery {
@@ -203,7 +214,7 @@ pub async fn list_account_users(
 
 pub async fn get_account_user(
     State(state): State<AppState>,
-    Path((app_key, raw_id)): Path<(String, String)>,
+    PathParams((app_key, raw_id)): PathParams<(String, String)>,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
     Body(body): Body,
@@ -230,7 +241,7 @@ pub async fn get_account_user(
 
 pub async fn create_account_user(
     State(state): State<AppState>,
-    Path(app_key): Path<String>,
+    PathParams(app_key): PathParams<String>,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
     Body(body): Body,
@@ -260,7 +271,7 @@ pub async fn create_account_user(
 
 pub async fn update_account_user(
     State(state): State<AppState>,
-    Path((app_key, raw_id)): Path<(String, String)>,
+    PathParams((app_key, raw_id)): PathParams<(String, String)>,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
     Body(body): Body,
@@ -302,7 +313,7 @@ pub async fn update_account_user(
 
 pub async fn delete_account_user(
     State(state): State<AppState>,
-    Path((app_key, raw_id)): Path<(String, String)>,
+    PathParams((app_key, raw_id)): PathParams<(String, String)>,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
     Body(body): Body,
@@ -357,6 +368,11 @@ mod tests {
     fn ids_that_are_not_positive_integers_name_no_user() {
         assert_eq!(parse_id("12"), Ok(12));
         assert!(matches!(parse_id("abc"), Err(ApiError::UserNotFound(_))));
-        assert!(matches!(parse_id("0"), Err(ApiError::UserNotFound(_))));
+        for raw in ["0", "+1", "01", "-3", "1.0", "99999999999999999999"] {
+            assert!(
+                matches!(parse_id(raw), Err(ApiError::UserNotFound(_))),
+                "{raw}"
+            );
+        }
     }
 }

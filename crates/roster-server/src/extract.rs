@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use axum::{
     body::Bytes,
-    extract::{FromRequest, Request},
-    http::{header, HeaderMap, StatusCode},
+    extract::{FromRequest, FromRequestParts, Path, Request},
+    http::{header, request::Parts, HeaderMap, StatusCode},
 };
 use serde::de::DeserializeOwned;
 
@@ -32,8 +32,29 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     }
 }
 
+/// Path parameters; a path that cannot be decoded (such as invalid UTF-8 in an id)
+/// names no resource and gets the 404 envelope.
+pub struct PathParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<PathParams<T>, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(params)) => Ok(PathParams(params)),
+            Err(_) => Err(ApiError::RouteNotFound),
+        }
+    }
+}
+
 /// Parses a JSON body into `T`, naming the field at fault when the shape is wrong.
 pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Serde would read an array as the fields of a struct in order; no client means that.
+    if bytes.trim_ascii_start().starts_with(b"[") {
+        return Err(ApiError::InvalidParameters(
+            "The request body must be a JSON object, not an array".to_owned(),
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer);
     let value: T = value.map_err(|e| {
@@ -50,7 +71,7 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ApiError::InvalidParameters(format!(
                 "The request body has a wrong value at {}: {}",
                 e.path(),
-                strip_position(&inner.to_string())
+                plain_message(&inner.to_string())
             ))
         }
     })?;
@@ -62,12 +83,18 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// serde_json appends "at line 1 column 40" to type errors; the path says more.
-fn strip_position(message: &str) -> &str {
-    message.split(" at line ").next().unwrap_or(message)
+/// Serde's message without what only a Rust programmer reads: the position (the path
+/// says more) and the names of our types ("expected struct AccountUserFields").
+fn plain_message(message: &str) -> String {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    match message.split_once(", expected struct ") {
+        Some((found, _)) => format!("{found}, expected a JSON object"),
+        None => message.to_owned(),
+    }
 }
 
-/// The query string as a map; a repeated key keeps its first value.
+/// The query string as a map. A repeated key is refused: which of two counts or emails
+/// the caller meant cannot be guessed.
 pub fn query_map(raw: Option<&str>) -> Result<HashMap<String, String>, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
         .map_err(|_| {
@@ -77,7 +104,12 @@ pub fn query_map(raw: Option<&str>) -> Result<HashMap<String, String>, ApiError>
         })?;
     let mut map = HashMap::with_capacity(pairs.len());
     for (key, value) in pairs {
-        map.entry(key).or_insert(value);
+        if map.contains_key(&key) {
+            return Err(ApiError::InvalidParameters(format!(
+                "The query parameter {key} is given more than once; give it once"
+            )));
+        }
+        map.insert(key, value);
     }
     Ok(map)
 }
@@ -124,6 +156,23 @@ mod tests {
             panic!("expected an error")
         };
         assert!(message.contains("not valid JSON"), "{message}");
+    }
+
+    #[test]
+    fn type_names_do_not_reach_the_message() {
+        let Err(ApiError::InvalidParameters(message)) = json_body::<Outer>(br#"{"inner":null}"#)
+        else {
+            panic!("expected an error")
+        };
+        assert!(!message.contains("struct"), "{message}");
+        assert!(message.contains("expected a JSON object"), "{message}");
+        assert!(json_body::<Outer>(b"[]").is_err());
+    }
+
+    #[test]
+    fn a_repeated_query_parameter_is_refused() {
+        assert!(query_map(Some("count=1&count=200")).is_err());
+        assert_eq!(query_map(Some("page=2&count=5")).unwrap().len(), 2);
     }
 
     #[test]

@@ -14,11 +14,16 @@ mod extract;
 pub mod oauth;
 mod observe;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    future::{Future, IntoFuture},
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{extract::DefaultBodyLimit, routing::get, Router};
 use roster_store::Store;
 use tokio::net::TcpListener;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 pub use error::ApiError;
 
@@ -68,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         api.fallback(error::route_not_found)
             .method_not_allowed_fallback(error::method_not_allowed)
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+            .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
             .with_state(state),
     )
 }
@@ -76,13 +82,40 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish.
+/// How long a request may take to send its body, so that a stalled client cannot hold
+/// a connection (and a graceful shutdown) forever.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long in-flight requests get to finish once shutdown starts.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish
+/// for at most [`SHUTDOWN_GRACE`]: a client that stopped sending halfway through a
+/// request does not keep the process alive.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = started_tx.send(());
+    };
+    let server = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .into_future();
+    let grace_over = async move {
+        match started_rx.await {
+            Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = server => result,
+        () = grace_over => {
+            tracing::warn!("requests still open after the shutdown grace period were dropped");
+            Ok(())
+        }
+    }
 }

@@ -97,7 +97,33 @@ fn read_request(
         request.client_secret = from_body.client_secret.or(request.client_secret);
         request.grant_type = from_body.grant_type.or(request.grant_type);
     }
+    if let Some((client_id, client_secret)) = basic_credentials(headers) {
+        request.client_id = request.client_id.or(Some(client_id));
+        request.client_secret = request.client_secret.or(Some(client_secret));
+    }
     Ok(request)
+}
+
+/// Client credentials sent as HTTP Basic authentication, which RFC 6749 section 2.3.1
+/// requires servers to accept: each part form-encoded, then `id:secret` in base64.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    use base64::Engine;
+
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |part: &str| -> Option<String> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&format!("v={part}")).ok()?;
+        pairs.into_iter().next().map(|(_, v)| v)
+    };
+    Some((unescape(id)?, unescape(secret)?))
 }
 
 fn required(value: Option<String>, name: &str) -> Result<String, TokenError> {
@@ -167,6 +193,21 @@ mod tests {
         let request =
             read_request(None, &HeaderMap::new(), b"client_id=a&client_secret=b").unwrap();
         assert_eq!(request.client_id.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn http_basic_client_credentials_are_read() {
+        use base64::Engine;
+
+        let mut headers = HeaderMap::new();
+        let encoded = base64::engine::general_purpose::STANDARD.encode("demo:s%3Acret");
+        headers.insert(
+            header::AUTHORIZATION,
+            format!("Basic {encoded}").parse().unwrap(),
+        );
+        let request = read_request(None, &headers, b"grant_type=client_credentials").unwrap();
+        assert_eq!(request.client_id.as_deref(), Some("demo"));
+        assert_eq!(request.client_secret.as_deref(), Some("s:cret"));
     }
 
     #[test]

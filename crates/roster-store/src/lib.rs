@@ -30,6 +30,15 @@ pub struct Account {
     pub user_count: u64,
 }
 
+/// What [`Store::ensure_account`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bootstrap {
+    Created,
+    Exists,
+    /// The account exists with another secret, which was kept.
+    SecretDiffers,
+}
+
 /// The credentials of a new account or a rotated secret, shown once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
@@ -89,15 +98,35 @@ pub struct Store {
 impl Store {
     /// Opens the database named by `url`, creating and migrating it when needed.
     ///
-    /// `sqlite://PATH` (or `sqlite:PATH`, or a bare path) opens an embedded database;
-    /// `postgres://` or `postgresql://` connects to a PostgreSQL database that several
-    /// servers may share.
+    /// `sqlite://PATH` (or `sqlite:PATH`) opens an embedded database; `postgres://` or
+    /// `postgresql://` connects to a PostgreSQL database that several servers may share.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, true).await
+    }
+
+    /// Opens a database that must already exist, for commands that work on the data
+    /// of a server: a mistyped path is then an error instead of a new, empty database.
+    pub async fn open_existing(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, false).await
+    }
+
+    async fn open_with(url: &str, create: bool) -> Result<Store, StoreError> {
         let backend: Arc<dyn Backend> =
             if url.starts_with("postgres://") || url.starts_with("postgresql://") {
                 Arc::new(postgres::PostgresBackend::open(url).await?)
             } else {
-                Arc::new(sqlite::SqliteBackend::open(sqlite_path(url)?).await?)
+                let path = sqlite_path(url)?;
+                if !create && !std::path::Path::new(&path).is_file() {
+                    return Err(StoreError::Invalid(format!(
+                        "there is no database at {path}; check --database-url, or create \
+                         it with `roster migrate` or by starting `roster serve`"
+                    )));
+                }
+                let checked = path.clone();
+                tokio::task::spawn_blocking(move || sqlite::check_openable(&checked))
+                    .await
+                    .map_err(|e| StoreError::Database(e.to_string()))??;
+                Arc::new(sqlite::SqliteBackend::open(path).await?)
             };
         Ok(Store { backend })
     }
@@ -129,9 +158,16 @@ impl Store {
         Ok(credentials)
     }
 
-    /// Makes sure an account with these credentials exists: created if absent, its
-    /// secret replaced if it differs. For scripts that start a server with known keys.
-    pub async fn ensure_account(&self, app_key: &str, secret: &str) -> Result<(), StoreError> {
+    /// Makes sure an account with this app key exists, creating it with `secret` when
+    /// absent. For scripts that start a server with known keys.
+    ///
+    /// An existing account keeps its secret: a restart must not undo a
+    /// `rotate-secret`. Returns [`Bootstrap::SecretDiffers`] so the caller can warn.
+    pub async fn ensure_account(
+        &self,
+        app_key: &str,
+        secret: &str,
+    ) -> Result<Bootstrap, StoreError> {
         if app_key.trim().is_empty() || secret.len() < 16 {
             return Err(StoreError::Invalid(
                 "a bootstrap app key must not be empty and its secret must have at least 16 characters"
@@ -139,13 +175,15 @@ impl Store {
             ));
         }
         let digest = secret::digest(secret);
-        match self.backend.account_by_app_key(app_key).await? {
-            None => self.backend.insert_account(app_key, app_key, &digest).await,
-            Some(_) => {
+        match self.backend.secret_digest(app_key).await? {
+            None => {
                 self.backend
-                    .set_secret_digest(app_key, &digest, false)
-                    .await
+                    .insert_account(app_key, app_key, &digest)
+                    .await?;
+                Ok(Bootstrap::Created)
             }
+            Some((_, stored)) if secret::digests_match(&stored, &digest) => Ok(Bootstrap::Exists),
+            Some(_) => Ok(Bootstrap::SecretDiffers),
         }
     }
 
@@ -361,7 +399,7 @@ fn sqlite_path(url: &str) -> Result<String, StoreError> {
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url);
     let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || url.contains("://") && !url.starts_with("sqlite://") {
+    if path.is_empty() || !url.starts_with("sqlite:") {
         return Err(StoreError::Invalid(format!(
             "cannot use database URL {url:?}: give sqlite://PATH or postgres://USER@HOST/DB"
         )));
@@ -380,7 +418,10 @@ mod tests {
             sqlite_path("sqlite:///tmp/r.db?mode=rwc").unwrap(),
             "/tmp/r.db"
         );
-        assert_eq!(sqlite_path("roster.db").unwrap(), "roster.db");
+        assert!(
+            sqlite_path("roster.db").is_err(),
+            "a bare path may be a typo"
+        );
         assert!(sqlite_path("mysql://x").is_err());
         assert!(sqlite_path("sqlite://").is_err());
     }

@@ -45,17 +45,31 @@ pub enum AccountsCommand {
     },
 }
 
+/// Account names are shown in tables and logs, so they must be printable.
+fn check_account_name(name: &str) -> Result<&str, Exit> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
+        return Err(Exit {
+            code: exit::USAGE,
+            message: "--name must be 1 to 255 printable characters".to_owned(),
+        });
+    }
+    Ok(name)
+}
+
 pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
     match command {
         AccountsCommand::Create { name, database } => {
+            let name = check_account_name(&name)?;
+            // The one operator command that may start a new database.
             let store = database.open().await?;
-            let credentials = store.create_account(&name).await?;
+            let credentials = store.create_account(name).await?;
             println!("app_key: {}", credentials.app_key);
             println!("secret:  {}", credentials.secret);
         }
         AccountsCommand::List { database } => {
-            let store = database.open().await?;
-            println!("{:<42} {:>8}  name", "app_key", "users");
+            let store = database.open_existing().await?;
+            println!("{:<42} {:>8}  name", "APP_KEY", "USERS");
             for account in store.list_accounts().await? {
                 println!(
                     "{:<42} {:>8}  {}",
@@ -64,13 +78,13 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
             }
         }
         AccountsCommand::RotateSecret { app_key, database } => {
-            let store = database.open().await?;
+            let store = database.open_existing().await?;
             let credentials = store.rotate_secret(&app_key).await?;
             println!("secret:  {}", credentials.secret);
             eprintln!("the old secret and every token issued under it no longer work");
         }
         AccountsCommand::RevokeTokens { app_key, database } => {
-            let store = database.open().await?;
+            let store = database.open_existing().await?;
             let revoked = store.revoke_tokens(&app_key).await?;
             eprintln!("revoked {revoked} tokens");
         }
@@ -79,7 +93,7 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
             set,
             database,
         } => {
-            let store = database.open().await?;
+            let store = database.open_existing().await?;
             if let Some(names) = set {
                 let roles = names
                     .iter()
@@ -92,6 +106,7 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
                     .collect::<Result<Vec<_>, _>>()?;
                 store.set_roles(&app_key, &roles).await?;
             }
+            println!("{:<32} {:>8}", "ROLE", "USERS");
             for role in store.roles(&app_key).await? {
                 println!("{:<32} {:>8}", role.name, role.members);
             }

@@ -55,8 +55,14 @@ pub struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
+    /// Opens the database, creating and migrating it when needed.
     pub async fn open(&self) -> anyhow::Result<Store> {
         Ok(Store::open(&self.database_url).await?)
+    }
+
+    /// Opens a database that must exist already, as operator commands need.
+    pub async fn open_existing(&self) -> anyhow::Result<Store> {
+        Ok(Store::open_existing(&self.database_url).await?)
     }
 }
 

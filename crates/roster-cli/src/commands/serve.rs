@@ -1,10 +1,10 @@
 //! `roster serve`: the account-users API on a socket.
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use anyhow::Context;
 use roster_server::{AppState, ServerConfig};
-use roster_store::Store;
+use roster_store::{Bootstrap, Store};
 use tokio::net::TcpListener;
 
 use super::DatabaseArgs;
@@ -19,24 +19,27 @@ use super::DatabaseArgs;
     after_help = "Example:\n  ROSTER_BOOTSTRAP_APP_KEY=demo ROSTER_BOOTSTRAP_SECRET=demo-secret-0123456789 \\\n    roster serve --listen 127.0.0.1:8080"
 )]
 pub struct ServeArgs {
-    /// Address and port to listen on; port 0 picks a free one.
+    /// Address and port to listen on, such as 127.0.0.1:8080 or localhost:8080; port 0
+    /// picks a free one.
     #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    pub listen: String,
 
     #[command(flatten)]
     pub database: DatabaseArgs,
 
-    /// Lifetime of issued access tokens, in seconds (default: 14 days, as the vendor's).
+    /// Lifetime of issued access tokens, in seconds, from 1 to 10 years' worth
+    /// (default: 14 days, as the vendor's).
     #[arg(long, env = "ROSTER_TOKEN_TTL", default_value_t = 14 * 24 * 60 * 60,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=10 * 365 * 24 * 60 * 60))]
     pub token_ttl: u64,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = args.database.open().await?;
     bootstrap(&store).await?;
+    let shutdown = shutdown_signal()?;
 
-    let listener = TcpListener::bind(args.listen)
+    let listener = TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
@@ -46,7 +49,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig {
         token_ttl: Duration::from_secs(args.token_ttl),
     };
-    roster_server::serve(listener, AppState::new(store, config), shutdown_signal()).await?;
+    roster_server::serve(listener, AppState::new(store, config), shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -58,11 +61,18 @@ async fn bootstrap(store: &Store) -> anyhow::Result<()> {
     let secret = std::env::var("ROSTER_BOOTSTRAP_SECRET").ok();
     match (app_key, secret) {
         (Some(app_key), Some(secret)) => {
-            store
+            let found = store
                 .ensure_account(&app_key, &secret)
                 .await
                 .context("ROSTER_BOOTSTRAP_APP_KEY and ROSTER_BOOTSTRAP_SECRET")?;
-            tracing::info!("bootstrap account is ready");
+            match found {
+                Bootstrap::Created => tracing::info!("bootstrap account created"),
+                Bootstrap::Exists => tracing::info!("bootstrap account is ready"),
+                Bootstrap::SecretDiffers => tracing::warn!(
+                    "the bootstrap account exists with another secret, which is kept \
+                     (it was rotated since); ROSTER_BOOTSTRAP_SECRET does not work for it"
+                ),
+            }
         }
         (None, None) => {
             if store.list_accounts().await?.is_empty() {
@@ -82,24 +92,19 @@ async fn bootstrap(store: &Store) -> anyhow::Result<()> {
 }
 
 /// Completes on SIGINT or SIGTERM; the server then drains in-flight requests.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+///
+/// The handlers are installed here, before the server says it is listening, so that a
+/// signal sent as soon as it is up is not lost to the default action.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }

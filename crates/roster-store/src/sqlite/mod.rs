@@ -421,3 +421,18 @@ impl Backend for SqliteBackend {
             .await
     }
 }
+
+/// Opens the file once without a pool, so that a path that cannot be a database fails
+/// at once with SQLite's reason, instead of after the pool's connection timeout.
+pub(crate) fn check_openable(path: &str) -> Result<(), StoreError> {
+    let explain = |e: rusqlite::Error| {
+        StoreError::Invalid(format!(
+            "cannot open the database {path}: {e}; Roster needs a writable SQLite file \
+             in a writable folder"
+        ))
+    };
+    let conn = Connection::open(path).map_err(explain)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(explain)?;
+    Ok(())
+}
