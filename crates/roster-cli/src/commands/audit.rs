@@ -93,14 +93,19 @@ fn progress_bar() -> ProgressBar {
     };
     let bar = ProgressBar::with_draw_target(None, target);
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} users, {per_sec}, {eta} left")
+        ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} users, {eta} left")
             .expect("the template is valid"),
     );
     bar
 }
 
 fn report(summary: &ListSummary) {
-    eprintln!("{} users in {} pages", summary.users, summary.pages);
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    eprintln!(
+        "{} in {}",
+        plural(summary.users, "user", "users"),
+        plural(summary.pages, "page", "pages")
+    );
     if !summary.changed_during_walk() {
         return;
     }

@@ -49,7 +49,7 @@ pub async fn run(args: DeprovisionArgs) -> anyhow::Result<()> {
         eprintln!("dry run: would delete {who}");
         return output::print_one(args.output, &user);
     }
-    confirm(args.yes, &format!("Delete {who}? This cannot be undone."))?;
+    confirm(args.yes, &format!("delete {who}"))?;
 
     match client.delete_user(user.id).await {
         Ok(()) => eprintln!("deleted {who}"),

@@ -24,9 +24,11 @@ use super::{
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  roster login\n  \
     roster login --profile prod --base-url https://api.yotpo.com --app-key APP_KEY\n  \
-    printf '%s\\n' \"$ROSTER_SECRET\" | roster login --base-url http://127.0.0.1:8080 --app-key demo\n\n\
-    The file is ROSTER_PROFILE when set, else $XDG_CONFIG_HOME/roster/profile.toml, else \
-    ~/.config/roster/profile.toml; it holds one table per profile name.")]
+    printf '%s\\n' \"$ROSTER_SECRET\" | roster login --base-url http://127.0.0.1:8080 \\\n    \
+    --app-key demo\n\n\
+    The file is ROSTER_PROFILE when set, else $XDG_CONFIG_HOME/roster/profile.toml,\n\
+    else ~/.config/roster/profile.toml; it holds one table per profile name.\n\n\
+    Exit codes: 0 saved, 1 the server refused the credentials or failed, 2 usage.")]
 pub struct LoginArgs {
     /// The name to save the profile under; the file's other profiles are kept.
     #[arg(long, env = "ROSTER_PROFILE_NAME", default_value = profile::DEFAULT_NAME)]

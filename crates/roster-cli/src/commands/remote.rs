@@ -14,13 +14,13 @@ use super::{exit, profile, Exit};
 /// The configuration text every toolkit command shows under `--help`.
 macro_rules! remote_help {
     () => {
-        "Configuration: --base-url or ROSTER_BASE_URL, --app-key or ROSTER_APP_KEY, and the \
-         secret from ROSTER_SECRET (never a flag); whatever is missing is read from the \
-         profile `roster login` wrote (--profile NAME, file ROSTER_PROFILE or \
-         $XDG_CONFIG_HOME/roster/profile.toml). Flags beat variables, variables beat the \
+        "Configuration: --base-url or ROSTER_BASE_URL, --app-key or ROSTER_APP_KEY, and\n\
+         the secret from ROSTER_SECRET (never a flag). Whatever is missing comes from the\n\
+         profile that `roster login` wrote (--profile NAME; the file is ROSTER_PROFILE, or\n\
+         $XDG_CONFIG_HOME/roster/profile.toml). Flags beat variables, variables beat the\n\
          profile.\n\n\
-         Exit codes: 0 done, 1 failure (server, network), 2 usage (bad flags or input), \
-         3 not found, 4 conflict (refused as it stands)."
+         Exit codes: 0 done, 1 failure (server, network), 2 usage (bad flags or input),\n\
+         3 not found, 4 conflict (refused as things stand)."
     };
 }
 pub(crate) use remote_help;

@@ -168,7 +168,7 @@ pub async fn run(args: UsersArgs) -> anyhow::Result<()> {
                 // Show whom the answer is about; an unknown id stops here.
                 let user = client.get_user(id).await.map_err(failed)?;
                 ask(&format!(
-                    "Delete user {id} ({}, {})?",
+                    "delete user {id} ({}, role {})",
                     user.email, user.role
                 ))?;
             }
