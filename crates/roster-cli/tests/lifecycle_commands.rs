@@ -278,6 +278,8 @@ fn audit_as_csv_lists_exactly_the_users_over_several_pages() {
         run.stderr
     );
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    // stderr is not a terminal here, so no progress bar is drawn on it.
+    assert!(!run.stderr.contains('\r'), "{:?}", run.stderr);
 }
 
 #[test]
