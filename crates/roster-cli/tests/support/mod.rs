@@ -4,7 +4,6 @@
 
 use std::{
     io::{BufRead, BufReader},
-    path::PathBuf,
     process::{Child, Command, Stdio},
     sync::{mpsc, Arc, Mutex},
     time::Duration,
@@ -77,6 +76,32 @@ impl Launch {
     }
 }
 
+/// Names a PostgreSQL server to run the suite against instead of SQLite.
+pub const POSTGRES_URL_VAR: &str = "ROSTER_TEST_POSTGRES_URL";
+
+/// Creates a database of its own for one test on the server at `server_url`.
+///
+/// Test databases are left behind: the server is a throwaway cluster that
+/// `scripts/with-postgres` removes when the suite ends.
+fn fresh_postgres_database(server_url: &str) -> String {
+    use sqlx::Connection;
+
+    let name = format!("roster_bb_{:016x}", rand::random::<u64>());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut conn = sqlx::PgConnection::connect(server_url)
+            .await
+            .expect("the test PostgreSQL server answers");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("a test database is created");
+    });
+    let (base, _) = server_url
+        .rsplit_once('/')
+        .expect("URL ends in a database name");
+    format!("{base}/{name}")
+}
+
 pub fn roster() -> Command {
     Command::new(env!("CARGO_BIN_EXE_roster"))
 }
@@ -92,10 +117,15 @@ impl TestServer {
         TestServer::start_for(APP_KEY, SECRET, args)
     }
 
-    /// Starts `roster serve` with a bootstrap account of the given credentials.
+    /// Starts `roster serve` with a bootstrap account of the given credentials, over a
+    /// fresh database: PostgreSQL when `ROSTER_TEST_POSTGRES_URL` names a server (see
+    /// `scripts/with-postgres`), otherwise an SQLite file in a temporary folder.
     pub fn start_for(app_key: &str, secret: &str, args: &[&str]) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = format!("sqlite://{}", dir.path().join("roster.db").display());
+        let database_url = match std::env::var(POSTGRES_URL_VAR) {
+            Ok(server_url) if !server_url.is_empty() => fresh_postgres_database(&server_url),
+            _ => format!("sqlite://{}", dir.path().join("roster.db").display()),
+        };
         let launch = Launch {
             database_url: database_url.clone(),
             app_key: app_key.to_owned(),
@@ -106,6 +136,27 @@ impl TestServer {
         TestServer {
             base,
             database_url,
+            child,
+            logs,
+            launch,
+            _dir: dir,
+        }
+    }
+
+    /// Starts another node on the same database, as a second server behind a load
+    /// balancer would be.
+    pub fn second_node(&self) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let launch = Launch {
+            database_url: self.database_url.clone(),
+            app_key: self.launch.app_key.clone(),
+            secret: self.launch.secret.clone(),
+            args: self.launch.args.clone(),
+        };
+        let (child, base, logs) = launch.spawn();
+        TestServer {
+            base,
+            database_url: self.database_url.clone(),
             child,
             logs,
             launch,
@@ -178,10 +229,6 @@ impl TestServer {
             .status()
             .expect("kill runs");
         self.child.wait().expect("server exits")
-    }
-
-    pub fn database_path(&self) -> PathBuf {
-        PathBuf::from(self.database_url.trim_start_matches("sqlite://"))
     }
 }
 
