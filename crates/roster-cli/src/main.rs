@@ -15,7 +15,8 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "roster",
     version,
-    about = "Account users: the service and the toolkit"
+    about = "Account users: the service and the toolkit",
+    after_help = "Exit codes: 0 done, 1 failure, 2 usage, 3 not found, 4 conflict."
 )]
 struct Cli {
     /// Log format on stderr.
@@ -40,6 +41,13 @@ enum Command {
     /// Operator commands on the database directly: accounts, secrets, tokens, roles.
     #[command(subcommand)]
     Accounts(commands::accounts::AccountsCommand),
+    /// Account users on any server, one call each: list, get, create, update, delete.
+    Users(commands::users::UsersArgs),
+    Provision(commands::provision::ProvisionArgs),
+    Deprovision(commands::deprovision::DeprovisionArgs),
+    Audit(commands::audit::AuditArgs),
+    Roles(commands::roles::RolesArgs),
+    Login(commands::login::LoginArgs),
 }
 
 #[tokio::main]
@@ -51,6 +59,12 @@ async fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args).await,
         Command::Migrate(args) => commands::migrate(args).await,
         Command::Accounts(command) => commands::accounts::run(command).await,
+        Command::Users(args) => commands::users::run(args).await,
+        Command::Provision(args) => commands::provision::run(args).await,
+        Command::Deprovision(args) => commands::deprovision::run(args).await,
+        Command::Audit(args) => commands::audit::run(args).await,
+        Command::Roles(args) => commands::roles::run(args).await,
+        Command::Login(args) => commands::login::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

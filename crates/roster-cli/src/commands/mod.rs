@@ -1,7 +1,17 @@
 //! One module per command.
 
 pub mod accounts;
+pub mod audit;
+mod confirm;
+pub mod deprovision;
+pub mod login;
+mod output;
+mod profile;
+pub mod provision;
+mod remote;
+pub mod roles;
 pub mod serve;
+pub mod users;
 
 use std::process::ExitCode;
 
@@ -12,6 +22,9 @@ pub mod exit {
     /// Bad flags or arguments (clap uses the same).
     pub const USAGE: u8 = 2;
     pub const NOT_FOUND: u8 = 3;
+    /// The change was refused as things stand: the email is taken, the last admin would
+    /// go, or `roster provision` found a user who differs and was not told `--update`.
+    pub const CONFLICT: u8 = 4;
     /// Anything else: the server, the database or the network failed.
     pub const FAILURE: u8 = 1;
 }

@@ -287,3 +287,34 @@ pub fn create_user(server: &TestServer, token: &str, user: Value) -> Value {
     assert_eq!(status, 200, "{body}");
     body["response"]["account_user"].clone()
 }
+
+/// The README at the workspace root.
+pub fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md at the workspace root")
+}
+
+/// The `sh` blocks between `<!-- {section}:begin -->` and `<!-- {section}:end -->`, in
+/// order, as one script: what a reader pastes into a shell.
+pub fn readme_script(readme: &str, section: &str) -> String {
+    let begin = readme
+        .find(&format!("<!-- {section}:begin -->"))
+        .expect("begin marker");
+    let end = readme
+        .find(&format!("<!-- {section}:end -->"))
+        .expect("end marker");
+    let mut script = String::new();
+    let mut in_block = false;
+    for line in readme[begin..end].lines() {
+        match (in_block, line.trim_start()) {
+            (false, "```sh") => in_block = true,
+            (true, "```") => in_block = false,
+            (true, _) => {
+                script.push_str(line);
+                script.push('\n');
+            }
+            _ => {}
+        }
+    }
+    script
+}
