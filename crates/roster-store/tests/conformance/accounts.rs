@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use roster_store::{secret, Store, StoreError, TokenCheck, TokenKind};
+use roster_store::{secret, Bootstrap, Store, StoreError, TokenCheck, TokenKind};
 
 use crate::{account, Check, Db};
 
 pub fn checks() -> Vec<(&'static str, Check)> {
     checks![
         a_new_account_is_listed_without_users_and_its_secret_verifies,
-        ensuring_an_account_creates_it_once_and_then_replaces_its_secret,
+        ensuring_an_account_creates_it_once_and_then_keeps_its_secret,
         an_issued_token_grants_access_to_its_own_account_only,
         a_token_issued_on_one_node_is_accepted_by_another,
         an_expired_token_is_denied_and_swept_when_the_next_is_issued,
@@ -49,7 +49,7 @@ async fn a_new_account_is_listed_without_users_and_its_secret_verifies(db: Db) {
     );
 }
 
-async fn ensuring_an_account_creates_it_once_and_then_replaces_its_secret(db: Db) {
+async fn ensuring_an_account_creates_it_once_and_then_keeps_its_secret(db: Db) {
     let store = db.open().await;
     let (key, first, second) = (
         "bootstrap-key",
@@ -57,12 +57,22 @@ async fn ensuring_an_account_creates_it_once_and_then_replaces_its_secret(db: Db
         "second-secret-012345",
     );
 
-    store.ensure_account(key, first).await.unwrap();
-    store.ensure_account(key, second).await.unwrap();
+    assert_eq!(
+        store.ensure_account(key, first).await,
+        Ok(Bootstrap::Created)
+    );
+    assert_eq!(
+        store.ensure_account(key, first).await,
+        Ok(Bootstrap::Exists)
+    );
+    assert_eq!(
+        store.ensure_account(key, second).await,
+        Ok(Bootstrap::SecretDiffers)
+    );
 
     assert_eq!(store.list_accounts().await.unwrap().len(), 1);
-    assert_eq!(store.verify_client(key, first).await.unwrap(), None);
-    assert!(store.verify_client(key, second).await.unwrap().is_some());
+    assert!(store.verify_client(key, first).await.unwrap().is_some());
+    assert_eq!(store.verify_client(key, second).await.unwrap(), None);
     assert!(matches!(
         store.ensure_account(key, "short").await,
         Err(StoreError::Invalid(_))
