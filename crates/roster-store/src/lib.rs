@@ -7,6 +7,7 @@
 //! writers and across processes. This crate knows nothing of HTTP.
 
 mod backend;
+pub mod filter_sql;
 pub mod secret;
 mod sqlite;
 
