@@ -1,1 +1,88 @@
+//! Roster's HTTP service: the account-users API of the vendor, wire for wire, over the
+//! directory in `roster-store`.
+//!
+//! Each resource module owns its router: [`oauth`] issues tokens, [`account_users`]
+//! serves the users of an account. Everything a client can get wrong is answered in
+//! the API's own envelope ([`error`]), including unknown routes, wrong methods, bodies
+//! over the limit and panics. This crate depends on the store and the wire types, never
+//! on the client or the command line.
 
+pub mod account_users;
+mod auth;
+pub mod error;
+mod extract;
+pub mod oauth;
+mod observe;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use axum::{extract::DefaultBodyLimit, routing::get, Router};
+use roster_store::Store;
+use tokio::net::TcpListener;
+
+pub use error::ApiError;
+
+/// The largest request body accepted, as the vendor's gateway does.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// What the service needs to answer requests.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// How long an issued access token stays valid.
+    pub token_ttl: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            // The vendor documents two weeks.
+            token_ttl: Duration::from_secs(14 * 24 * 60 * 60),
+        }
+    }
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: ServerConfig) -> AppState {
+        AppState {
+            store,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(oauth::router())
+        .merge(account_users::router())
+        .route("/healthz", get(healthz));
+
+    observe::layer(
+        api.fallback(error::route_not_found)
+            .method_not_allowed_fallback(error::method_not_allowed)
+            .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+            .with_state(state),
+    )
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,101 @@
+//! `roster accounts`: operator commands on the database directly, no server needed.
+
+use roster_core::RoleName;
+
+use super::{exit, DatabaseArgs, Exit};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AccountsCommand {
+    /// Create an account and print its app key and secret (the secret is shown once).
+    #[command(after_help = "Example:\n  roster accounts create --name \"Acme Inc\"")]
+    Create {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List accounts with their user counts.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Replace an account's secret and revoke its tokens; prints the new secret.
+    RotateSecret {
+        app_key: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke every access token of an account at once.
+    RevokeTokens {
+        app_key: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Show an account's role catalogue, or replace it with --set.
+    #[command(
+        after_help = "Example:\n  roster accounts roles APP_KEY --set admin,staff,viewer,billing"
+    )]
+    Roles {
+        app_key: String,
+        /// The whole new catalogue, comma-separated; must keep `admin`.
+        #[arg(long, value_delimiter = ',')]
+        set: Option<Vec<String>>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
+    match command {
+        AccountsCommand::Create { name, database } => {
+            let store = database.open().await?;
+            let credentials = store.create_account(&name).await?;
+            println!("app_key: {}", credentials.app_key);
+            println!("secret:  {}", credentials.secret);
+        }
+        AccountsCommand::List { database } => {
+            let store = database.open().await?;
+            println!("{:<42} {:>8}  name", "app_key", "users");
+            for account in store.list_accounts().await? {
+                println!(
+                    "{:<42} {:>8}  {}",
+                    account.app_key, account.user_count, account.name
+                );
+            }
+        }
+        AccountsCommand::RotateSecret { app_key, database } => {
+            let store = database.open().await?;
+            let credentials = store.rotate_secret(&app_key).await?;
+            println!("secret:  {}", credentials.secret);
+            eprintln!("the old secret and every token issued under it no longer work");
+        }
+        AccountsCommand::RevokeTokens { app_key, database } => {
+            let store = database.open().await?;
+            let revoked = store.revoke_tokens(&app_key).await?;
+            eprintln!("revoked {revoked} tokens");
+        }
+        AccountsCommand::Roles {
+            app_key,
+            set,
+            database,
+        } => {
+            let store = database.open().await?;
+            if let Some(names) = set {
+                let roles = names
+                    .iter()
+                    .map(|n| {
+                        RoleName::parse(n.trim()).map_err(|e| Exit {
+                            code: exit::USAGE,
+                            message: format!("invalid role {n:?}: {e}"),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                store.set_roles(&app_key, &roles).await?;
+            }
+            for role in store.roles(&app_key).await? {
+                println!("{:<32} {:>8}", role.name, role.members);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! One module per command.
+
+pub mod accounts;
+pub mod serve;
+
+use std::process::ExitCode;
+
+use roster_store::{Store, StoreError};
+
+/// Exit codes, so scripts can tell what went wrong without reading messages.
+pub mod exit {
+    /// Bad flags or arguments (clap uses the same).
+    pub const USAGE: u8 = 2;
+    pub const NOT_FOUND: u8 = 3;
+    /// Anything else: the server, the database or the network failed.
+    pub const FAILURE: u8 = 1;
+}
+
+/// A failure that knows its exit code.
+#[derive(Debug)]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+pub fn exit_code(e: &anyhow::Error) -> ExitCode {
+    if let Some(exit) = e.downcast_ref::<Exit>() {
+        return ExitCode::from(exit.code);
+    }
+    match e.downcast_ref::<StoreError>() {
+        Some(StoreError::AccountNotFound(_)) => ExitCode::from(exit::NOT_FOUND),
+        Some(StoreError::Invalid(_)) => ExitCode::from(exit::USAGE),
+        _ => ExitCode::from(exit::FAILURE),
+    }
+}
+
+/// Where the directory lives.
+#[derive(Clone, Debug, clap::Args)]
+pub struct DatabaseArgs {
+    /// The database: sqlite://PATH (created on first start) or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        env = "ROSTER_DATABASE_URL",
+        default_value = "sqlite://roster.db"
+    )]
+    pub database_url: String,
+}
+
+impl DatabaseArgs {
+    pub async fn open(&self) -> anyhow::Result<Store> {
+        Ok(Store::open(&self.database_url).await?)
+    }
+}
+
+pub async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {
+    args.open().await?;
+    eprintln!("database is up to date");
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! `roster serve`: the account-users API on a socket.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::Context;
+use roster_server::{AppState, ServerConfig};
+use roster_store::Store;
+use tokio::net::TcpListener;
+
+use super::DatabaseArgs;
+
+/// Serve the account-users API.
+///
+/// With ROSTER_BOOTSTRAP_APP_KEY and ROSTER_BOOTSTRAP_SECRET set, that account is made
+/// to exist at start-up. Otherwise the first start on an empty database creates one
+/// account and prints its credentials once.
+#[derive(Clone, Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  ROSTER_BOOTSTRAP_APP_KEY=demo ROSTER_BOOTSTRAP_SECRET=demo-secret-0123456789 \\\n    roster serve --listen 127.0.0.1:8080"
+)]
+pub struct ServeArgs {
+    /// Address and port to listen on; port 0 picks a free one.
+    #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Lifetime of issued access tokens, in seconds (default: 14 days, as the vendor's).
+    #[arg(long, env = "ROSTER_TOKEN_TTL", default_value_t = 14 * 24 * 60 * 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_ttl: u64,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let store = args.database.open().await?;
+    bootstrap(&store).await?;
+
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    eprintln!("roster listening on http://{address}");
+    tracing::info!(%address, "listening");
+
+    let config = ServerConfig {
+        token_ttl: Duration::from_secs(args.token_ttl),
+    };
+    roster_server::serve(listener, AppState::new(store, config), shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Makes sure the account of the bootstrap variables exists, or on an empty database
+/// creates a first account so that the server is usable at once.
+async fn bootstrap(store: &Store) -> anyhow::Result<()> {
+    let app_key = std::env::var("ROSTER_BOOTSTRAP_APP_KEY").ok();
+    let secret = std::env::var("ROSTER_BOOTSTRAP_SECRET").ok();
+    match (app_key, secret) {
+        (Some(app_key), Some(secret)) => {
+            store
+                .ensure_account(&app_key, &secret)
+                .await
+                .context("ROSTER_BOOTSTRAP_APP_KEY and ROSTER_BOOTSTRAP_SECRET")?;
+            tracing::info!("bootstrap account is ready");
+        }
+        (None, None) => {
+            if store.list_accounts().await?.is_empty() {
+                let credentials = store.create_account("default").await?;
+                eprintln!(
+                    "created a first account; keep these, the secret is not shown again:\n  \
+                     app_key: {}\n  secret:  {}",
+                    credentials.app_key, credentials.secret
+                );
+            }
+        }
+        _ => anyhow::bail!(
+            "set both ROSTER_BOOTSTRAP_APP_KEY and ROSTER_BOOTSTRAP_SECRET, or neither"
+        ),
+    }
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM; the server then drains in-flight requests.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

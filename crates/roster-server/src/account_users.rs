@@ -1,0 +1,362 @@
+//! `/apps/{app_key}/account_users`: list, read, create, update and delete the users of
+//! an account, under both the bare and the `/v1` prefix.
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{Path, RawQuery, State},
+    http::HeaderMap,
+    routing::get,
+    Json, Router,
+};
+use chrono::SecondsFormat;
+use roster_api::{
+    users::{
+        self as wire, AccountUserFields, AccountUserList, AccountUserRequest, AccountUserResponse,
+        Pagination, DEFAULT_PER_PAGE, MAX_PER_PAGE,
+    },
+    Empty, Envelope,
+};
+use roster_core::{
+    user::normalize_name, AccountUser, Actor, Directory, DirectoryError, Email, EmailError,
+    NewUser, RoleName, UserChanges, UserQuery,
+};
+use roster_store::StoreDirectory;
+
+use crate::{
+    auth::{authorize, presented_token},
+    extract::{json_body, query_map, Body},
+    ApiError, AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    let users = Router::new()
+        .route(
+            "/apps/{app_key}/account_users",
+            get(list_account_users).post(create_account_user),
+        )
+        .route(
+            "/apps/{app_key}/account_users/{id}",
+            get(get_account_user)
+                .put(update_account_user)
+                .patch(update_account_user)
+                .delete(delete_account_user),
+        );
+    Router::new().merge(users.clone()).nest("/v1", users)
+}
+
+type Reply<T> = Result<Json<Envelope<T>>, ApiError>;
+
+/// What every call starts with: the query, and the directory of the account the
+/// presented token grants access to.
+async fn open_directory(
+    state: &AppState,
+    app_key: &str,
+    query: &HashMap<String, String>,
+    body_token: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<StoreDirectory, ApiError> {
+    let token = presented_token(query.get("utoken").map(String::as_str), body_token, headers);
+    let account_id = authorize(state, app_key, token).await?;
+    Ok(state
+        .store
+        .directory(account_id, Actor(format!("api:{app_key}"))))
+}
+
+/// The `utoken` of a JSON body, for calls whose body carries nothing else.
+fn body_token(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value.get("utoken")?.as_str().map(str::to_owned)
+}
+
+fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::UserNotFound(raw.to_owned()))
+}
+
+/// Reads a positive integer parameter, checking it against `max`.
+///
+/// Out-of-range values are refused rather than clamped: a client that stops when a page
+/// comes back shorter than it asked for would end early on a silently clamped count.
+fn page_param(
+    query: &HashMap<String, String>,
+    name: &str,
+    default: u64,
+    max: Option<u64>,
+) -> Result<u64, ApiError> {
+    let Some(raw) = query.get(name) else {
+        return Ok(default);
+    };
+    let value = raw.trim().parse::<u64>().ok().filter(|v| *v >= 1);
+    match (value, max) {
+        (Some(v), Some(max)) if v <= max => Ok(v),
+        (Some(v), None) => Ok(v),
+        _ => Err(ApiError::InvalidParameters(match max {
+            Some(max) => format!("{name} must be an integer from 1 to {max}, got {raw:?}"),
+            None => format!("{name} must be an integer of 1 or more, got {raw:?}"),
+        })),
+    }
+}
+
+pub fn to_wire(user: &AccountUser) -> wire::AccountUser {
+    wire::AccountUser {
+        id: user.id,
+        email: user.email.clone(),
+        name: user.name.clone(),
+        role: user.role.clone(),
+        created_at: user.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        updated_at: user.updated_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        active: user.active,
+    }
+}
+
+fn parse_email(raw: &str) -> Result<Email, ApiError> {
+    Email::parse(raw).map_err(|e| {
+        ApiError::RecordInvalid(match e {
+            EmailError::Empty => "Email can't be blank".to_owned(),
+            other => format!("Email is invalid: {other}"),
+        })
+    })
+}
+
+fn parse_name(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    normalize_name(raw).map_err(|e| ApiError::RecordInvalid(format!("Name is invalid: {e}")))
+}
+
+/// A well-formed role name, or the same 422 an unknown one gets, listing valid roles.
+async fn parse_role(directory: &StoreDirectory, raw: &str) -> Result<RoleName, ApiError> {
+    match RoleName::parse(raw) {
+        Ok(role) => Ok(role),
+        Err(_) => {
+            let valid = directory
+                .list_roles()
+                .await
+                .map_err(|e| ApiError::from_directory(e, None))?;
+            Err(ApiError::from_directory(
+                DirectoryError::UnknownRole {
+                    valid: valid.into_iter().map(|r| r.name).collect(),
+                },
+                None,
+            ))
+        }
+    }
+}
+
+/// Reads a create or update body; an unreadable one is reported after authentication,
+/// so that a caller without a valid token learns nothing about what it sent.
+fn read_user_request(body: &[u8]) -> (Option<String>, Result<AccountUserFields, ApiError>) {
+    if body.trim_ascii().is_empty() {
+        return (
+            None,
+            Err(ApiError::InvalidParameters(
+                "The request body must be a JSON object with an account_user object".to_owned(),
+            )),
+        );
+    }
+    match json_body::<AccountUserRequest>(body) {
+        Ok(request) => (request.utoken, Ok(request.account_user)),
+        Err(e) => (body_token(body), Err(e)),
+    }
+}
+
+pub async fn list_account_users(
+    State(state): State<AppState>,
+    Path(app_key): Path<String>,
+    RawQuery(raw_query): RawQuery,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Reply<AccountUserList> {
+    let query = query_map(raw_query.as_deref())?;
+    let directory = open_directory(
+        &state,
+        &app_key,
+        &query,
+        body_token(&body).as_deref(),
+        &headers,
+    )
+    .await?;
+
+    let page = page_param(&query, "page", 1, None)?;
+    let count = page_param(&query, "count", DEFAULT_PER_PAGE, Some(MAX_PER_PAGE))?;
+    let email = query.get("email").filter(|e| !e.is_empty()).cloned();
+
+    let found = directory
+        .list_users(&UserQuery {
+            email,
+            filter: None,
+            offset: (page - 1).saturating_mul(count),
+            limit: count,
+        })
+        .await
+        .map_err(|e| ApiError::from_directory(e, None))?;
+    Ok(Json(Envelope::ok(AccountUserList {
+        account_users: found.users.iter().map(to_wire).collect(),
+        pagination: Pagination {
+            page,
+            per_page: count,
+            total: found.total,
+        },
+    })))
+}
+
+pub async fn get_account_user(
+    State(state): State<AppState>,
+    Path((app_key, raw_id)): Path<(String, String)>,
+    RawQuery(raw_query): RawQuery,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Reply<AccountUserResponse> {
+    let query = query_map(raw_query.as_deref())?;
+    let directory = open_directory(
+        &state,
+        &app_key,
+        &query,
+        body_token(&body).as_deref(),
+        &headers,
+    )
+    .await?;
+
+    let id = parse_id(&raw_id)?;
+    let user = directory
+        .get_user(id)
+        .await
+        .map_err(|e| ApiError::from_directory(e, Some(&raw_id)))?;
+    Ok(Json(Envelope::ok(AccountUserResponse {
+        account_user: to_wire(&user),
+    })))
+}
+
+pub async fn create_account_user(
+    State(state): State<AppState>,
+    Path(app_key): Path<String>,
+    RawQuery(raw_query): RawQuery,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Reply<AccountUserResponse> {
+    let query = query_map(raw_query.as_deref())?;
+    let (token, fields) = read_user_request(&body);
+    let directory = open_directory(&state, &app_key, &query, token.as_deref(), &headers).await?;
+    let fields = fields?;
+
+    let email = parse_email(fields.email.as_deref().unwrap_or_default())?;
+    let mut user = NewUser::with_email(email);
+    user.name = parse_name(fields.name.flatten().as_deref())?;
+    if let Some(role) = &fields.role {
+        user.role = Some(parse_role(&directory, role).await?);
+    }
+    user.active = fields.active.unwrap_or(true);
+
+    let created = directory
+        .create_user(user)
+        .await
+        .map_err(|e| ApiError::from_directory(e, None))?;
+    tracing::info!(user_id = created.id, "account user created");
+    Ok(Json(Envelope::ok(AccountUserResponse {
+        account_user: to_wire(&created),
+    })))
+}
+
+pub async fn update_account_user(
+    State(state): State<AppState>,
+    Path((app_key, raw_id)): Path<(String, String)>,
+    RawQuery(raw_query): RawQuery,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Reply<AccountUserResponse> {
+    let query = query_map(raw_query.as_deref())?;
+    let (token, fields) = read_user_request(&body);
+    let directory = open_directory(&state, &app_key, &query, token.as_deref(), &headers).await?;
+    let id = parse_id(&raw_id)?;
+    let fields = fields?;
+
+    let changes = UserChanges {
+        email: fields.email.as_deref().map(parse_email).transpose()?,
+        name: fields
+            .name
+            .map(|name| parse_name(name.as_deref()))
+            .transpose()?,
+        role: match &fields.role {
+            Some(role) => Some(parse_role(&directory, role).await?),
+            None => None,
+        },
+        active: fields.active,
+        external_id: None,
+    };
+    if changes.is_empty() {
+        return Err(ApiError::InvalidParameters(
+            "account_user has no field to change; send one or more of email, name, role, active"
+                .to_owned(),
+        ));
+    }
+
+    let updated = directory
+        .update_user(id, changes, None)
+        .await
+        .map_err(|e| ApiError::from_directory(e, Some(&raw_id)))?;
+    Ok(Json(Envelope::ok(AccountUserResponse {
+        account_user: to_wire(&updated),
+    })))
+}
+
+pub async fn delete_account_user(
+    State(state): State<AppState>,
+    Path((app_key, raw_id)): Path<(String, String)>,
+    RawQuery(raw_query): RawQuery,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Reply<Empty> {
+    let query = query_map(raw_query.as_deref())?;
+    let directory = open_directory(
+        &state,
+        &app_key,
+        &query,
+        body_token(&body).as_deref(),
+        &headers,
+    )
+    .await?;
+
+    let id = parse_id(&raw_id)?;
+    directory
+        .delete_user(id)
+        .await
+        .map_err(|e| ApiError::from_directory(e, Some(&raw_id)))?;
+    tracing::info!(user_id = id, "account user deleted");
+    Ok(Json(Envelope::ok(Empty {})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn count_outside_one_to_a_hundred_is_refused() {
+        for raw in ["0", "101", "abc", "-1", "1.5"] {
+            let result = page_param(&query(&[("count", raw)]), "count", 10, Some(100));
+            assert!(
+                matches!(result, Err(ApiError::InvalidParameters(_))),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            page_param(&query(&[("count", "100")]), "count", 10, Some(100)),
+            Ok(100)
+        );
+        assert_eq!(page_param(&query(&[]), "count", 10, Some(100)), Ok(10));
+    }
+
+    #[test]
+    fn ids_that_are_not_positive_integers_name_no_user() {
+        assert_eq!(parse_id("12"), Ok(12));
+        assert!(matches!(parse_id("abc"), Err(ApiError::UserNotFound(_))));
+        assert!(matches!(parse_id("0"), Err(ApiError::UserNotFound(_))));
+    }
+}

@@ -1,0 +1,133 @@
+//! Reading requests so that bad input gets the API's own envelope, never the
+//! framework's plain-text rejections.
+
+use std::collections::HashMap;
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, Request},
+    http::{header, HeaderMap, StatusCode},
+};
+use serde::de::DeserializeOwned;
+
+use crate::ApiError;
+
+/// The raw body, with an oversized one answered as 413 in the envelope.
+pub struct Body(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Body, ApiError> {
+        match Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(Body(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge)
+            }
+            Err(rejection) => Err(ApiError::InvalidParameters(format!(
+                "The request body could not be read: {}",
+                rejection.body_text()
+            ))),
+        }
+    }
+}
+
+/// Parses a JSON body into `T`, naming the field at fault when the shape is wrong.
+pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer);
+    let value: T = value.map_err(|e| {
+        let inner = e.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::InvalidParameters(format!(
+                "The request body is not valid JSON (line {}, column {}); send a JSON object",
+                inner.line(),
+                inner.column()
+            ))
+        } else if e.path().to_string() == "." {
+            ApiError::InvalidParameters(format!("The request body has the wrong shape: {inner}"))
+        } else {
+            ApiError::InvalidParameters(format!(
+                "The request body has a wrong value at {}: {}",
+                e.path(),
+                strip_position(&inner.to_string())
+            ))
+        }
+    })?;
+    deserializer.end().map_err(|_| {
+        ApiError::InvalidParameters(
+            "The request body has text after its JSON value; send one JSON object".to_owned(),
+        )
+    })?;
+    Ok(value)
+}
+
+/// serde_json appends "at line 1 column 40" to type errors; the path says more.
+fn strip_position(message: &str) -> &str {
+    message.split(" at line ").next().unwrap_or(message)
+}
+
+/// The query string as a map; a repeated key keeps its first value.
+pub fn query_map(raw: Option<&str>) -> Result<HashMap<String, String>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default())
+        .map_err(|_| {
+            ApiError::InvalidParameters(
+                "The query string could not be read; percent-encode its values".to_owned(),
+            )
+        })?;
+    let mut map = HashMap::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        map.entry(key).or_insert(value);
+    }
+    Ok(map)
+}
+
+/// True when the body was declared as a form rather than JSON.
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        inner: Inner,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        email: String,
+    }
+
+    #[test]
+    fn a_wrong_type_is_reported_with_its_path() {
+        let Err(ApiError::InvalidParameters(message)) =
+            json_body::<Outer>(br#"{"inner":{"email":5}}"#)
+        else {
+            panic!("expected an error")
+        };
+        assert!(message.contains("inner.email"), "{message}");
+        assert!(!message.contains("line 1"), "{message}");
+    }
+
+    #[test]
+    fn broken_json_is_reported_as_such() {
+        let Err(ApiError::InvalidParameters(message)) = json_body::<Outer>(b"{\"inner\":") else {
+            panic!("expected an error")
+        };
+        assert!(message.contains("not valid JSON"), "{message}");
+    }
+
+    #[test]
+    fn trailing_garbage_is_refused() {
+        assert!(json_body::<serde_json::Value>(b"{} x").is_err());
+    }
+}

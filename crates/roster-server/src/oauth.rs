@@ -1,0 +1,177 @@
+//! `/oauth/token`: client credentials exchanged for an access token (RFC 6749 section
+//! 4.4). Answers are bare JSON, not the envelope, as the vendor's are.
+
+use axum::{
+    extract::{RawQuery, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use roster_api::oauth::{OAuthError, TokenRequest, TokenResponse, GRANT_TYPE};
+
+use crate::{
+    extract::{is_form, Body},
+    AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/oauth/token", get(issue_token).post(issue_token))
+}
+
+/// The error answers of RFC 6749 section 5.2.
+#[derive(Debug)]
+enum TokenError {
+    InvalidRequest(String),
+    UnsupportedGrantType,
+    InvalidClient,
+    Internal(String),
+}
+
+impl IntoResponse for TokenError {
+    fn into_response(self) -> Response {
+        let (status, error, description) = match self {
+            TokenError::InvalidRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", d),
+            TokenError::UnsupportedGrantType => (
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                format!("grant_type must be {GRANT_TYPE}"),
+            ),
+            TokenError::InvalidClient => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Client authentication failed: unknown client_id or wrong client_secret".to_owned(),
+            ),
+            TokenError::Internal(cause) => {
+                tracing::error!(%cause, "token request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "Something went wrong on our side; the request may be retried".to_owned(),
+                )
+            }
+        };
+        let body = OAuthError {
+            error: error.to_owned(),
+            error_description: Some(description),
+        };
+        (status, no_store(), Json(body)).into_response()
+    }
+}
+
+/// Token answers must not be cached (RFC 6749 section 5.1).
+fn no_store() -> [(header::HeaderName, &'static str); 2] {
+    [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::PRAGMA, "no-cache"),
+    ]
+}
+
+/// Reads the request from the query string and, over it, from the body: JSON, or a
+/// form when declared so. Some public clients send a GET with a JSON body.
+fn read_request(
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<TokenRequest, TokenError> {
+    let unreadable = |what: &str| {
+        TokenError::InvalidRequest(format!(
+            "The {what} could not be read; send client_id, client_secret and grant_type \
+             as JSON or as an application/x-www-form-urlencoded form"
+        ))
+    };
+    let mut request: TokenRequest = match query {
+        Some(q) if !q.is_empty() => {
+            serde_urlencoded::from_str(q).map_err(|_| unreadable("query string"))?
+        }
+        _ => TokenRequest::default(),
+    };
+    let body = body.trim_ascii();
+    if !body.is_empty() {
+        let from_body: TokenRequest = if is_form(headers) || !body.starts_with(b"{") {
+            serde_urlencoded::from_bytes(body).map_err(|_| unreadable("form body"))?
+        } else {
+            serde_json::from_slice(body).map_err(|_| unreadable("JSON body"))?
+        };
+        request.client_id = from_body.client_id.or(request.client_id);
+        request.client_secret = from_body.client_secret.or(request.client_secret);
+        request.grant_type = from_body.grant_type.or(request.grant_type);
+    }
+    Ok(request)
+}
+
+fn required(value: Option<String>, name: &str) -> Result<String, TokenError> {
+    match value {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(TokenError::InvalidRequest(format!("{name} is required"))),
+    }
+}
+
+async fn issue_token(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Body, crate::ApiError>,
+) -> Result<Response, TokenError> {
+    let body = body.map_err(|e| TokenError::InvalidRequest(e.message()))?;
+    let request = read_request(query.as_deref(), &headers, &body.0)?;
+
+    let grant_type = required(request.grant_type, "grant_type")?;
+    let client_id = required(request.client_id, "client_id")?;
+    let client_secret = required(request.client_secret, "client_secret")?;
+    if grant_type != GRANT_TYPE {
+        return Err(TokenError::UnsupportedGrantType);
+    }
+
+    let account_id = state
+        .store
+        .verify_client(&client_id, &client_secret)
+        .await
+        .map_err(|e| TokenError::Internal(e.to_string()))?
+        .ok_or(TokenError::InvalidClient)?;
+    let ttl = state.config.token_ttl;
+    let access_token = state
+        .store
+        .issue_token(account_id, ttl)
+        .await
+        .map_err(|e| TokenError::Internal(e.to_string()))?;
+    tracing::debug!(account_id, "token issued");
+
+    let body = TokenResponse {
+        access_token,
+        token_type: "bearer".to_owned(),
+        expires_in: Some(ttl.as_secs()),
+    };
+    Ok((no_store(), Json(body)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_fields_override_query_fields() {
+        let request = read_request(
+            Some("client_id=q&grant_type=client_credentials"),
+            &HeaderMap::new(),
+            br#"{"client_id":"b","client_secret":"s"}"#,
+        )
+        .unwrap();
+        assert_eq!(request.client_id.as_deref(), Some("b"));
+        assert_eq!(request.client_secret.as_deref(), Some("s"));
+        assert_eq!(request.grant_type.as_deref(), Some("client_credentials"));
+    }
+
+    #[test]
+    fn an_undeclared_form_body_is_still_read() {
+        let request =
+            read_request(None, &HeaderMap::new(), b"client_id=a&client_secret=b").unwrap();
+        assert_eq!(request.client_id.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn broken_json_is_an_invalid_request() {
+        let result = read_request(None, &HeaderMap::new(), b"{\"client_id\":");
+        assert!(matches!(result, Err(TokenError::InvalidRequest(_))));
+    }
+}
