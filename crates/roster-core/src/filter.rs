@@ -120,6 +120,76 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
     }
 }
 
+/// The target of a SCIM PATCH operation (RFC 7644 section 3.5.2):
+/// `attrPath / valuePath [subAttr]`, such as `active`, `name.givenName`,
+/// `members[value eq "12"]` or `emails[type eq "work"].value`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PatchPath {
+    pub path: AttrPath,
+    /// The value filter in brackets, selecting values of a multi-valued attribute.
+    pub filter: Option<Filter>,
+    /// The sub-attribute after the brackets (`value` in `emails[...].value`).
+    pub sub_attr: Option<String>,
+}
+
+/// Reads the `path` of a SCIM PATCH operation.
+pub fn parse_path(input: &str) -> Result<PatchPath, FilterError> {
+    let mut parser = Parser {
+        input,
+        pos: 0,
+        depth: 0,
+        comparisons: 0,
+    };
+    parser.skip_space();
+    let start = parser.pos;
+    let word = parser.take_while(is_path_char);
+    if word.is_empty() {
+        return Err(parser.error_here("expected an attribute path"));
+    }
+    let path = parser.attr_path(word, start)?;
+    let mut filter = None;
+    let mut sub_attr = None;
+    if parser.peek() == Some('[') {
+        if path.sub_attr.is_some() {
+            return Err(parser.error_at(
+                start,
+                &format!("{path} names a sub-attribute; [...] applies to a multi-valued attribute"),
+            ));
+        }
+        parser.enter()?;
+        parser.bump();
+        filter = Some(parser.or_expr(true)?);
+        parser.skip_space();
+        if parser.peek() != Some(']') {
+            return Err(parser.error_here("expected \"]\" to close the value filter"));
+        }
+        parser.bump();
+        if parser.peek() == Some('.') {
+            parser.bump();
+            let sub_start = parser.pos;
+            let name = parser.take_while(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !is_name(name) {
+                return Err(
+                    parser.error_at(sub_start, "expected a sub-attribute name after \"].\"")
+                );
+            }
+            sub_attr = Some(name.to_owned());
+        }
+    }
+    parser.skip_space();
+    if !parser.at_end() {
+        return Err(parser.error_here(&format!(
+            "expected the end of the path, found {}",
+            parser.describe_next()
+        )));
+    }
+    Ok(PatchPath {
+        path,
+        filter,
+        sub_attr,
+    })
+}
+
 const OPERATORS_HINT: &str = "eq, ne, co, sw, ew, gt, ge, lt, le or pr";
 
 struct Parser<'a> {

@@ -2,7 +2,7 @@
 //! directory in `roster-store`.
 //!
 //! Each resource module owns its router: [`oauth`] issues tokens, [`account_users`]
-//! serves the users of an account. Everything a client can get wrong is answered in
+//! serves the users of an account, [`scim`] serves them to identity providers. Everything a client can get wrong is answered in
 //! the API's own envelope ([`error`]), including unknown routes, wrong methods, bodies
 //! over the limit and panics. This crate depends on the store and the wire types, never
 //! on the client or the command line.
@@ -13,6 +13,7 @@ pub mod error;
 mod extract;
 pub mod oauth;
 mod observe;
+pub mod scim;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(oauth::router())
         .merge(account_users::router())
+        .merge(scim::router())
         .route("/healthz", get(healthz));
 
     observe::layer(

@@ -549,3 +549,50 @@ fn random_trees_print_and_parse_back_unchanged() {
         assert_eq!(parse(&printed).as_ref(), Ok(&filter), "{printed}");
     }
 }
+
+#[test]
+fn patch_paths_read_plain_filtered_and_sub_attribute_forms() {
+    assert_eq!(
+        parse_path("name.givenName").unwrap(),
+        PatchPath {
+            path: sub("name", "givenName"),
+            filter: None,
+            sub_attr: None,
+        }
+    );
+    assert_eq!(
+        parse_path(r#"members[value eq "12"]"#).unwrap(),
+        PatchPath {
+            path: path("members"),
+            filter: Some(cmp(path("value"), CompareOp::Eq, text("12"))),
+            sub_attr: None,
+        }
+    );
+    assert_eq!(
+        parse_path(r#"emails[type eq "work"].value"#).unwrap(),
+        PatchPath {
+            path: path("emails"),
+            filter: Some(cmp(path("type"), CompareOp::Eq, text("work"))),
+            sub_attr: Some("value".into()),
+        }
+    );
+    let enterprise =
+        parse_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber")
+            .unwrap();
+    assert_eq!(enterprise.path.attr, "employeeNumber");
+}
+
+#[test]
+fn malformed_patch_paths_are_refused() {
+    for input in [
+        "",
+        "members[",
+        "members[value eq 1",
+        "a b",
+        "a.b[x pr]",
+        "emails[x pr].",
+        "(a)",
+    ] {
+        assert!(parse_path(input).is_err(), "{input:?}");
+    }
+}
