@@ -59,3 +59,36 @@ pub fn layer(router: Router) -> Router {
             .layer(CatchPanicLayer::custom(crate::error::panic_response)),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, http::Request, routing::get};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_with_the_500_envelope_and_no_internals() {
+        let app = layer(Router::new().route(
+            "/boom",
+            get(|| async {
+                panic!("secret internals");
+                #[allow(unreachable_code)]
+                ""
+            }),
+        ));
+        let response = app
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 500);
+        assert!(response.headers().contains_key("x-request-id"));
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["status"]["code"], 500);
+        assert_eq!(body["status"]["error_type"], "Exceptions::InternalError");
+        assert!(!body.to_string().contains("secret internals"));
+    }
+}

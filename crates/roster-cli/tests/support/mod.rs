@@ -1,0 +1,242 @@
+//! Starts the real `roster` binary on port 0 over a fresh database, one per test.
+
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{mpsc, Arc, Mutex},
+    time::Duration,
+};
+
+use serde_json::{json, Value};
+
+pub const APP_KEY: &str = "test-app";
+pub const SECRET: &str = "test-secret-0123456789";
+
+pub struct TestServer {
+    pub base: String,
+    pub database_url: String,
+    child: Child,
+    logs: Arc<Mutex<String>>,
+    launch: Launch,
+    _dir: tempfile::TempDir,
+}
+
+/// How a test server is started, kept to start it again.
+struct Launch {
+    database_url: String,
+    app_key: String,
+    secret: String,
+    args: Vec<String>,
+}
+
+impl Launch {
+    /// Starts the binary and waits for its "listening" line.
+    fn spawn(&self) -> (Child, String, Arc<Mutex<String>>) {
+        let mut child = roster()
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                &self.database_url,
+            ])
+            .args(&self.args)
+            .env("ROSTER_BOOTSTRAP_APP_KEY", &self.app_key)
+            .env("ROSTER_BOOTSTRAP_SECRET", &self.secret)
+            .env("RUST_LOG", "info")
+            .env_remove("ROSTER_LISTEN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("roster binary starts");
+
+        let logs = Arc::new(Mutex::new(String::new()));
+        let (address_tx, address_rx) = mpsc::channel();
+        let stderr = child.stderr.take().expect("stderr piped");
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("roster listening on ") {
+                    let _ = address_tx.send(address.to_owned());
+                }
+                let mut logs = sink.lock().unwrap();
+                logs.push_str(&line);
+                logs.push('\n');
+            }
+        });
+        match address_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(base) => (child, base, logs),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not start:\n{}", logs.lock().unwrap());
+            }
+        }
+    }
+}
+
+pub fn roster() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_roster"))
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        TestServer::start_with(&[])
+    }
+
+    /// Starts `roster serve` with extra flags, with the bootstrap account of
+    /// [`APP_KEY`] and [`SECRET`].
+    pub fn start_with(args: &[&str]) -> TestServer {
+        TestServer::start_for(APP_KEY, SECRET, args)
+    }
+
+    /// Starts `roster serve` with a bootstrap account of the given credentials.
+    pub fn start_for(app_key: &str, secret: &str, args: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("roster.db").display());
+        let launch = Launch {
+            database_url: database_url.clone(),
+            app_key: app_key.to_owned(),
+            secret: secret.to_owned(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+        };
+        let (child, base, logs) = launch.spawn();
+        TestServer {
+            base,
+            database_url,
+            child,
+            logs,
+            launch,
+            _dir: dir,
+        }
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, and starts it again on the same
+    /// database. The address changes.
+    pub fn kill_and_restart(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("killed server is reaped");
+        let (child, base, logs) = self.launch.spawn();
+        self.child = child;
+        self.base = base;
+        self.logs = logs;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn users_url(&self) -> String {
+        self.url(&format!("/apps/{APP_KEY}/account_users"))
+    }
+
+    pub fn user_url(&self, id: i64) -> String {
+        format!("{}/{id}", self.users_url())
+    }
+
+    /// A fresh access token for the bootstrap account.
+    pub fn token(&self) -> String {
+        self.token_for(APP_KEY, SECRET)
+    }
+
+    pub fn token_for(&self, app_key: &str, secret: &str) -> String {
+        let response = client()
+            .post(self.url("/oauth/token"))
+            .json(&json!({
+                "client_id": app_key,
+                "client_secret": secret,
+                "grant_type": "client_credentials",
+            }))
+            .send()
+            .expect("token request");
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Runs `roster` with the server's database, for operator commands.
+    pub fn operator(&self, args: &[&str]) -> std::process::Output {
+        roster()
+            .args(args)
+            .env("ROSTER_DATABASE_URL", &self.database_url)
+            .output()
+            .expect("roster runs")
+    }
+
+    /// Everything the server has logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        self.child.wait().expect("server exits")
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        PathBuf::from(self.database_url.trim_start_matches("sqlite://"))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// A response's status and JSON body.
+pub fn read(response: reqwest::blocking::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().unwrap();
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text:?}"));
+    (status, body)
+}
+
+/// Checks the error envelope: HTTP status equal to `status.code`, the `error_type`,
+/// and a message that is not empty.
+pub fn assert_error(response: reqwest::blocking::Response, code: u16, error_type: &str) -> Value {
+    let (status, body) = read(response);
+    assert_eq!(status, code, "{body}");
+    assert_eq!(body["status"]["code"], code, "{body}");
+    assert_eq!(
+        body["status"]["error_type"],
+        format!("Exceptions::{error_type}"),
+        "{body}"
+    );
+    assert!(
+        body["status"]["message"]
+            .as_str()
+            .is_some_and(|m| m.len() > 10),
+        "{body}"
+    );
+    assert!(body.get("response").is_none(), "{body}");
+    body
+}
+
+/// Creates a user and returns its JSON.
+pub fn create_user(server: &TestServer, token: &str, user: Value) -> Value {
+    let response = client()
+        .post(server.users_url())
+        .bearer_auth(token)
+        .json(&json!({ "account_user": user }))
+        .send()
+        .unwrap();
+    let (status, body) = read(response);
+    assert_eq!(status, 200, "{body}");
+    body["response"]["account_user"].clone()
+}
