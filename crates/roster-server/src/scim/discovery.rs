@@ -214,10 +214,12 @@ fn user_attributes() -> Vec<Value> {
             "The user's name; the same value as name.formatted",
         )
         .json(),
+        // `primary` is left out: a user has one email, so the flag could only ever be
+        // true, and clients that set it false on write would read back something else.
         Attr::new(
             "emails",
             "complex",
-            "The user's one email address, always of type work and primary",
+            "The user's one email address, always of type work",
         )
         .multi()
         .required()
@@ -228,7 +230,6 @@ fn user_attributes() -> Vec<Value> {
                     .required()
                     .json(),
                 Attr::new("type", "string", "Always work").with("canonicalValues", json!(["work"])),
-                Attr::new("primary", "boolean", "Always true").json(),
             ]),
         ),
         // Required because every Roster user has an active state: it can be set to

@@ -1,7 +1,8 @@
 //! `/Users`: the account's users as SCIM Users (RFC 7643 section 4.1).
 //!
 //! Mapping (`DESIGN.md` section 2): `userName` and the primary email are the user's
-//! email; `displayName` and `name.formatted` are its name (or `name.givenName` and
+//! email (answered as the one `emails` value, of type work; `primary` is accepted and
+//! not returned, a user having one email); `displayName` and `name.formatted` are its name (or `name.givenName` and
 //! `name.familyName` joined, when only those are sent); `externalId` and `active` are
 //! stored; `roles[0].value` sets the role, whose group is listed read-only in `groups`.
 //! `password` is accepted and dropped. `meta.version` (and the `ETag`) counts the
@@ -71,7 +72,7 @@ pub fn user_json(user: &AccountUser, roles: &[Role], base: &str) -> Value {
         "schemas": [USER_SCHEMA],
         "id": user.id.to_string(),
         "userName": user.email,
-        "emails": [{"value": user.email, "type": "work", "primary": true}],
+        "emails": [{"value": user.email, "type": "work"}],
         "active": user.active,
         "meta": {
             "resourceType": "User",
