@@ -7,6 +7,10 @@
 //! role, and deleting it is refused while users hold the role. Unknown member ids are
 //! accepted and ignored.
 //!
+//! A group's version (its `ETag`) covers its name and members, so every group answer,
+//! even one with `excludedAttributes=members`, reads the members: one query per role and
+//! per thousand members.
+//!
 //! Group ids are `role-<id>`, so that they never equal a user's id: RFC 7643 section 3.1
 //! wants ids unique across all resources, and `POST /.search` returns both kinds.
 //!
