@@ -10,6 +10,49 @@ use roster_core::{
 
 use crate::{Account, AuditEvent, StoreError, TokenKind, TokenLookup};
 
+/// The columns of a user in the order [`read_user`] takes them, as a literal for
+/// `concat!` (sqlx takes only static strings as SQL).
+macro_rules! user_columns {
+    () => {
+        "id, email, name, role, active, external_id, created_at, updated_at, version"
+    };
+}
+pub(crate) use user_columns;
+
+/// A row as a backend's driver returns it, read by column position.
+pub(crate) trait RowReader {
+    type Error;
+    fn int(&self, column: usize) -> Result<i64, Self::Error>;
+    fn text(&self, column: usize) -> Result<String, Self::Error>;
+    fn optional_text(&self, column: usize) -> Result<Option<String>, Self::Error>;
+    fn flag(&self, column: usize) -> Result<bool, Self::Error>;
+}
+
+/// A user from a row of [`user_columns`].
+pub(crate) fn read_user<R: RowReader>(row: &R) -> Result<AccountUser, R::Error> {
+    Ok(AccountUser {
+        id: row.int(0)?,
+        email: row.text(1)?,
+        name: row.optional_text(2)?,
+        role: row.text(3)?,
+        active: row.flag(4)?,
+        external_id: row.optional_text(5)?,
+        created_at: millis_to_time(row.int(6)?),
+        updated_at: millis_to_time(row.int(7)?),
+        version: row.int(8)?,
+    })
+}
+
+/// An account from a row of `id, app_key, name, user_count`.
+pub(crate) fn read_account<R: RowReader>(row: &R) -> Result<Account, R::Error> {
+    Ok(Account {
+        id: row.int(0)?,
+        app_key: row.text(1)?,
+        name: row.text(2)?,
+        user_count: u64::try_from(row.int(3)?).unwrap_or_default(),
+    })
+}
+
 /// Which account a user write is for, and who is making it.
 #[derive(Clone, Debug)]
 pub struct UserWriteContext {
@@ -93,6 +136,11 @@ pub trait Backend: Send + Sync {
         name: RoleName,
     ) -> Result<Role, DirectoryError>;
     async fn delete_role(&self, account_id: i64, id: i64) -> Result<(), DirectoryError>;
+}
+
+/// A stored timestamp (milliseconds since the Unix epoch) as a time.
+pub(crate) fn millis_to_time(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
 /// The JSON snapshot of a user kept in the audit log.

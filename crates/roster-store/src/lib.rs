@@ -8,6 +8,8 @@
 
 mod backend;
 pub mod filter_sql;
+mod postgres;
+mod rules;
 pub mod secret;
 mod sqlite;
 
@@ -88,13 +90,13 @@ pub struct Store {
 impl Store {
     /// Opens the database named by `url`, creating and migrating it when needed.
     ///
-    /// `sqlite://PATH` (or `sqlite:PATH`, or a bare path) opens an embedded database.
+    /// `sqlite://PATH` (or `sqlite:PATH`, or a bare path) opens an embedded database;
+    /// `postgres://` or `postgresql://` connects to a PostgreSQL database that several
+    /// servers may share.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         let backend: Arc<dyn Backend> =
             if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                return Err(StoreError::Invalid(
-                    "PostgreSQL is not supported by this build".into(),
-                ));
+                Arc::new(postgres::PostgresBackend::open(url).await?)
             } else {
                 Arc::new(sqlite::SqliteBackend::open(sqlite_path(url)?).await?)
             };

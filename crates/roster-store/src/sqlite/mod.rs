@@ -22,7 +22,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 
 use crate::{
-    backend::{Backend, UserWriteContext},
+    backend::{read_account, Backend, RowReader, UserWriteContext},
     now_millis, Account, AuditEvent, StoreError, StoredToken, TokenKind, TokenLookup,
 };
 
@@ -93,13 +93,28 @@ pub(crate) fn db_error(e: impl std::fmt::Display) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
+impl RowReader for rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+
+    fn int(&self, column: usize) -> rusqlite::Result<i64> {
+        self.get(column)
+    }
+
+    fn text(&self, column: usize) -> rusqlite::Result<String> {
+        self.get(column)
+    }
+
+    fn optional_text(&self, column: usize) -> rusqlite::Result<Option<String>> {
+        self.get(column)
+    }
+
+    fn flag(&self, column: usize) -> rusqlite::Result<bool> {
+        self.get(column)
+    }
+}
+
 fn account_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
-    Ok(Account {
-        id: row.get(0)?,
-        app_key: row.get(1)?,
-        name: row.get(2)?,
-        user_count: row.get::<_, i64>(3)? as u64,
-    })
+    read_account(row)
 }
 
 #[async_trait]
@@ -320,7 +335,7 @@ impl Backend for SqliteBackend {
                         user_id: row.get(1)?,
                         actor: row.get(2)?,
                         action: row.get(3)?,
-                        at: users::millis_to_time(row.get(4)?),
+                        at: crate::backend::millis_to_time(row.get(4)?),
                         before: json(5)?,
                         after: json(6)?,
                     })

@@ -1,11 +1,10 @@
 //! Users and roles on SQLite: each write one `BEGIN IMMEDIATE` transaction that checks
 //! the directory's rules, makes the change, and writes its audit event.
 
-use chrono::{DateTime, Utc};
 use roster_core::filter::Filter;
 use roster_core::{
     role::ADMIN_ROLE, AccountUser, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage,
-    UserQuery, DEFAULT_ROLE,
+    UserQuery,
 };
 use rusqlite::{
     params, params_from_iter,
@@ -15,31 +14,15 @@ use rusqlite::{
 
 use super::db_error;
 use crate::{
-    backend::audit_snapshot,
-    backend::UserWriteContext,
+    backend::{audit_snapshot, read_user, user_columns, UserWriteContext},
     filter_sql::{self, Dialect, SqlParam},
-    now_millis, StoreError,
+    now_millis, rules, StoreError,
 };
 
-const USER_COLUMNS: &str =
-    "id, email, name, role, active, external_id, created_at, updated_at, version";
-
-pub(crate) fn millis_to_time(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
+const USER_COLUMNS: &str = user_columns!();
 
 fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountUser> {
-    Ok(AccountUser {
-        id: row.get(0)?,
-        email: row.get(1)?,
-        name: row.get(2)?,
-        role: row.get(3)?,
-        active: row.get(4)?,
-        external_id: row.get(5)?,
-        created_at: millis_to_time(row.get(6)?),
-        updated_at: millis_to_time(row.get(7)?),
-        version: row.get(8)?,
-    })
+    read_user(row)
 }
 
 fn unavailable(e: impl std::fmt::Display) -> DirectoryError {
@@ -86,8 +69,7 @@ pub(crate) fn list(
     if let Some(filter) = &query.filter {
         return list_filtered(conn, account_id, filter, query);
     }
-    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-    let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+    let (limit, offset) = rules::limit_and_offset(query);
 
     if let Some(email) = &query.email {
         let normalized = email.to_lowercase();
@@ -100,15 +82,7 @@ pub(crate) fn list(
                     .optional()
             })
             .map_err(unavailable)?;
-        let total = u64::from(user.is_some());
-        let users = user
-            .into_iter()
-            .skip(query.offset as usize)
-            .take(query.limit as usize);
-        return Ok(UserPage {
-            users: users.collect(),
-            total,
-        });
+        return Ok(rules::page_of_one(user, query));
     }
 
     let total: i64 = conn
@@ -168,12 +142,9 @@ fn list_filtered(
     }
 
     let paging = bound.len();
-    bound.push(SqlParam::Int(
-        i64::try_from(query.limit).unwrap_or(i64::MAX),
-    ));
-    bound.push(SqlParam::Int(
-        i64::try_from(query.offset).unwrap_or(i64::MAX),
-    ));
+    let (limit, offset) = rules::limit_and_offset(query);
+    bound.push(SqlParam::Int(limit));
+    bound.push(SqlParam::Int(offset));
     let mut stmt = conn
         .prepare(&format!(
             "SELECT {USER_COLUMNS} FROM account_users WHERE {condition} \
@@ -226,9 +197,7 @@ fn check_role(conn: &Connection, account_id: i64, role: &str) -> Result<(), Dire
         .map_err(unavailable)?;
     match known {
         Some(_) => Ok(()),
-        None => Err(DirectoryError::UnknownRole {
-            valid: role_names(conn, account_id)?,
-        }),
+        None => Err(rules::unknown_role(role_names(conn, account_id)?)),
     }
 }
 
@@ -247,11 +216,7 @@ fn check_not_last_admin(
             stmt.query_row(params![account_id, ADMIN_ROLE, user.id], |row| row.get(0))
         })
         .map_err(unavailable)?;
-    if others == 0 {
-        Err(DirectoryError::LastAdmin)
-    } else {
-        Ok(())
-    }
+    rules::keep_an_admin(others)
 }
 
 fn record_event(
@@ -295,11 +260,7 @@ pub(crate) fn create(
     user: NewUser,
 ) -> Result<AccountUser, DirectoryError> {
     let tx = begin(conn)?;
-    let role = user
-        .role
-        .as_ref()
-        .map_or(DEFAULT_ROLE, RoleName::as_str)
-        .to_owned();
+    let role = rules::role_of_new_user(&user).to_owned();
     check_role(&tx, context.account_id, &role)?;
 
     let now = now_millis();
@@ -341,23 +302,17 @@ pub(crate) fn update(
 ) -> Result<AccountUser, DirectoryError> {
     let tx = begin(conn)?;
     let before = get(&tx, context.account_id, id)?.ok_or(DirectoryError::UserNotFound)?;
-    if expected_version.is_some_and(|v| v != before.version) {
-        return Err(DirectoryError::VersionMismatch);
-    }
-    let changes = changes.relative_to(&before);
-    if changes.is_empty() {
+    let Some(plan) = rules::plan_update(&before, changes, expected_version)? else {
         return Ok(before);
-    }
-
-    let planned = changes.apply_to(&before);
-    if let Some(role) = &changes.role {
+    };
+    if let Some(role) = &plan.role {
         check_role(&tx, context.account_id, role.as_str())?;
     }
-    if before.is_active_admin() && !planned.is_active_admin() {
+    if plan.leaves_admins {
         check_not_last_admin(&tx, context.account_id, &before)?;
     }
 
-    let email_normalized = changes.email.as_ref().map(|e| e.normalized());
+    let planned = &plan.after;
     let after = tx
         .prepare_cached(&format!(
             "UPDATE account_users SET email = ?3, email_normalized = coalesce(?4, email_normalized), \
@@ -370,7 +325,7 @@ pub(crate) fn update(
                     context.account_id,
                     id,
                     planned.email,
-                    email_normalized,
+                    plan.email_normalized,
                     planned.name,
                     planned.role,
                     planned.active,
@@ -471,13 +426,8 @@ pub(crate) fn rename_role(
 ) -> Result<Role, DirectoryError> {
     let tx = begin(conn)?;
     let role = role_by_id(&tx, context.account_id, id)?;
-    if role.name == name.as_str() {
+    if !rules::check_rename(&role, name)? {
         return Ok(role);
-    }
-    if role.name == ADMIN_ROLE || name.is_admin() {
-        return Err(DirectoryError::Unsupported(
-            "the admin role cannot be renamed, nor another role renamed to admin".into(),
-        ));
     }
     tx.execute(
         "UPDATE roles SET name = ?3 WHERE account_id = ?1 AND id = ?2",
@@ -532,15 +482,7 @@ pub(crate) fn delete_role(
     id: i64,
 ) -> Result<(), DirectoryError> {
     let tx = begin(conn)?;
-    let role = role_by_id(&tx, account_id, id)?;
-    if role.name == ADMIN_ROLE {
-        return Err(DirectoryError::Unsupported(
-            "the admin role cannot be deleted".into(),
-        ));
-    }
-    if role.members > 0 {
-        return Err(DirectoryError::RoleInUse);
-    }
+    rules::check_role_deletable(&role_by_id(&tx, account_id, id)?)?;
     tx.execute(
         "DELETE FROM roles WHERE account_id = ?1 AND id = ?2",
         params![account_id, id],
@@ -558,26 +500,12 @@ pub(crate) fn set_roles(
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_error)?;
-    let current = list_roles(&tx, account_id)?;
-    let held: Vec<&str> = current
-        .iter()
-        .filter(|r| r.members > 0 && !roles.contains(&r.name))
-        .map(|r| r.name.as_str())
-        .collect();
-    if !held.is_empty() {
-        return Err(StoreError::Invalid(format!(
-            "cannot drop roles that users still hold: {}; move those users to another role first",
-            held.join(", ")
-        )));
-    }
-    for role in current.iter().filter(|r| !roles.contains(&r.name)) {
-        tx.execute("DELETE FROM roles WHERE id = ?1", [role.id])
+    let plan = rules::plan_catalogue(&list_roles(&tx, account_id)?, roles)?;
+    for id in plan.drop {
+        tx.execute("DELETE FROM roles WHERE id = ?1", [id])
             .map_err(db_error)?;
     }
-    for name in roles
-        .iter()
-        .filter(|n| !current.iter().any(|r| &r.name == *n))
-    {
+    for name in plan.add {
         tx.execute(
             "INSERT INTO roles (account_id, name) VALUES (?1, ?2)",
             params![account_id, name],

@@ -1,0 +1,153 @@
+//! The directory's rules as decisions on plain values, shared by the backends.
+//!
+//! A backend reads what a rule needs inside its transaction, asks here what to do, and
+//! writes the outcome; so each backend holds only its SQL and its locking, and the two
+//! cannot drift apart on what the rules are.
+
+use roster_core::{
+    role::ADMIN_ROLE, AccountUser, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage,
+    UserQuery, DEFAULT_ROLE,
+};
+
+use crate::StoreError;
+
+/// The query's page as SQL's LIMIT and OFFSET, which are signed.
+pub(crate) fn limit_and_offset(query: &UserQuery) -> (i64, i64) {
+    (
+        i64::try_from(query.limit).unwrap_or(i64::MAX),
+        i64::try_from(query.offset).unwrap_or(i64::MAX),
+    )
+}
+
+/// The page that an email query answers with: the one user with that address, if any.
+pub(crate) fn page_of_one(user: Option<AccountUser>, query: &UserQuery) -> UserPage {
+    let total = u64::from(user.is_some());
+    let users = user
+        .into_iter()
+        .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(query.limit).unwrap_or(usize::MAX));
+    UserPage {
+        users: users.collect(),
+        total,
+    }
+}
+
+/// The role a new user gets: the one asked for, or the default.
+pub(crate) fn role_of_new_user(user: &NewUser) -> &str {
+    user.role.as_ref().map_or(DEFAULT_ROLE, RoleName::as_str)
+}
+
+/// The answer when a role is not in the catalogue, listing the ones that are.
+pub(crate) fn unknown_role(catalogue: Vec<String>) -> DirectoryError {
+    DirectoryError::UnknownRole { valid: catalogue }
+}
+
+/// Decides the last-admin rule, given how many other active admins the account has.
+pub(crate) fn keep_an_admin(other_active_admins: i64) -> Result<(), DirectoryError> {
+    if other_active_admins == 0 {
+        Err(DirectoryError::LastAdmin)
+    } else {
+        Ok(())
+    }
+}
+
+/// What an update will write once its changes are measured against the record.
+pub(crate) struct UpdatePlan {
+    /// The record as it will be, before the store stamps `updated_at` and `version`.
+    pub after: AccountUser,
+    /// The normalised address, when the email changes.
+    pub email_normalized: Option<String>,
+    /// The new role, to be checked against the catalogue.
+    pub role: Option<RoleName>,
+    /// True when the user stops being an active admin, so the last-admin rule applies.
+    pub leaves_admins: bool,
+}
+
+/// Plans an update of `before`; `None` when it would change nothing, so that nothing
+/// (not even `updated_at` or the audit log) is written.
+pub(crate) fn plan_update(
+    before: &AccountUser,
+    changes: UserChanges,
+    expected_version: Option<i64>,
+) -> Result<Option<UpdatePlan>, DirectoryError> {
+    if expected_version.is_some_and(|v| v != before.version) {
+        return Err(DirectoryError::VersionMismatch);
+    }
+    let changes = changes.relative_to(before);
+    if changes.is_empty() {
+        return Ok(None);
+    }
+
+    let after = changes.apply_to(before);
+    Ok(Some(UpdatePlan {
+        leaves_admins: before.is_active_admin() && !after.is_active_admin(),
+        email_normalized: changes.email.as_ref().map(|e| e.normalized()),
+        role: changes.role,
+        after,
+    }))
+}
+
+/// Checks a rename of `role` to `name`; `false` when the name is already the role's.
+pub(crate) fn check_rename(role: &Role, name: &RoleName) -> Result<bool, DirectoryError> {
+    if role.name == name.as_str() {
+        return Ok(false);
+    }
+    if role.name == ADMIN_ROLE || name.is_admin() {
+        return Err(DirectoryError::Unsupported(
+            "the admin role cannot be renamed, nor another role renamed to admin".into(),
+        ));
+    }
+    Ok(true)
+}
+
+/// Checks that `role` may leave the catalogue: not admin, and held by nobody.
+pub(crate) fn check_role_deletable(role: &Role) -> Result<(), DirectoryError> {
+    if role.name == ADMIN_ROLE {
+        return Err(DirectoryError::Unsupported(
+            "the admin role cannot be deleted".into(),
+        ));
+    }
+    if role.members > 0 {
+        return Err(DirectoryError::RoleInUse);
+    }
+    Ok(())
+}
+
+/// How to turn the catalogue `current` into exactly `wanted`.
+pub(crate) struct CataloguePlan<'a> {
+    /// Ids of the roles to delete.
+    pub drop: Vec<i64>,
+    /// Names of the roles to add.
+    pub add: Vec<&'a str>,
+}
+
+/// Plans a catalogue replacement, refusing to drop a role that users hold.
+pub(crate) fn plan_catalogue<'a>(
+    current: &[Role],
+    wanted: &'a [String],
+) -> Result<CataloguePlan<'a>, StoreError> {
+    let held: Vec<&str> = current
+        .iter()
+        .filter(|r| r.members > 0 && !wanted.contains(&r.name))
+        .map(|r| r.name.as_str())
+        .collect();
+    if !held.is_empty() {
+        return Err(StoreError::Invalid(format!(
+            "cannot drop roles that users still hold: {}; move those users to another role first",
+            held.join(", ")
+        )));
+    }
+
+    Ok(CataloguePlan {
+        drop: current
+            .iter()
+            .filter(|r| !wanted.contains(&r.name))
+            .map(|r| r.id)
+            .collect(),
+        add: wanted
+            .iter()
+            .filter(|n| !current.iter().any(|r| &r.name == *n))
+            .map(String::as_str)
+            .collect(),
+    })
+}
