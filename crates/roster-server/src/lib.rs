@@ -2,10 +2,11 @@
 //! directory in `roster-store`.
 //!
 //! Each resource module owns its router: [`oauth`] issues tokens, [`account_users`]
-//! serves the users of an account. Everything a client can get wrong is answered in
-//! the API's own envelope ([`error`]), including unknown routes, wrong methods, bodies
-//! over the limit and panics. This crate depends on the store and the wire types, never
-//! on the client or the command line.
+//! serves the users of an account, [`scim`] serves them to identity providers.
+//! Everything a client of the account-users API can get wrong is answered in the API's
+//! own envelope ([`error`]), including unknown routes, wrong methods, bodies over the
+//! limit and panics; under `/scim/v2` the SCIM error format takes its place. This crate
+//! depends on the store and the wire types, never on the client or the command line.
 
 pub mod account_users;
 mod auth;
@@ -13,6 +14,7 @@ pub mod error;
 mod extract;
 pub mod oauth;
 mod observe;
+pub mod scim;
 
 use std::{
     future::{Future, IntoFuture},
@@ -67,6 +69,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(oauth::router())
         .merge(account_users::router())
+        .merge(scim::router())
         .route("/healthz", get(healthz));
 
     observe::layer(

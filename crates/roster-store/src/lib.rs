@@ -7,6 +7,7 @@
 //! writers and across processes. This crate knows nothing of HTTP.
 
 mod backend;
+pub mod filter_sql;
 mod postgres;
 mod rules;
 pub mod secret;
@@ -215,6 +216,42 @@ impl Store {
         let account = self.account(app_key).await?;
         self.backend
             .delete_tokens(account.id, TokenKind::OAuth)
+            .await
+    }
+
+    /// Issues a SCIM bearer token for the account. It does not expire; it works until
+    /// [`Store::revoke_scim_tokens`]. Earlier SCIM tokens stay valid, so that each
+    /// identity provider can be given its own.
+    pub async fn issue_scim_token(&self, app_key: &str) -> Result<String, StoreError> {
+        let account = self.account(app_key).await?;
+        let token = secret::generate();
+        self.backend
+            .insert_token(
+                account.id,
+                &secret::digest(&token),
+                TokenKind::Scim,
+                now_millis(),
+                None,
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// Revokes every SCIM token of the account; returns how many there were.
+    pub async fn revoke_scim_tokens(&self, app_key: &str) -> Result<u64, StoreError> {
+        let account = self.account(app_key).await?;
+        self.backend
+            .delete_tokens(account.id, TokenKind::Scim)
+            .await
+    }
+
+    /// The account a SCIM bearer token belongs to, if it is one of its live tokens.
+    ///
+    /// The token is found by its digest through the index; the digest of a random
+    /// 40-character token gives nothing away, so the lookup need not be constant-time.
+    pub async fn scim_account(&self, token: &str) -> Result<Option<Account>, StoreError> {
+        self.backend
+            .account_for_token(&secret::digest(token), TokenKind::Scim)
             .await
     }
 

@@ -11,17 +11,6 @@ use roster_core::{
 
 use crate::StoreError;
 
-/// Refuses a SCIM filter: no backend translates one into SQL yet, so a client filtering
-/// by anything but email gets a clear refusal instead of an unfiltered list.
-pub(crate) fn refuse_filter(query: &UserQuery) -> Result<(), DirectoryError> {
-    if query.filter.is_some() {
-        return Err(DirectoryError::Unsupported(
-            "filtering by SCIM expression is not available on this store".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// The query's page as SQL's LIMIT and OFFSET, which are signed.
 pub(crate) fn limit_and_offset(query: &UserQuery) -> (i64, i64) {
     (

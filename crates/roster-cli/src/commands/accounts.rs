@@ -31,6 +31,19 @@ pub enum AccountsCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Print a new SCIM bearer token for the account, or revoke all of them with --revoke.
+    ///
+    /// The token does not expire; give each identity provider its own. It is stored
+    /// only as a digest, so it is shown once.
+    #[command(after_help = "Example:\n  roster accounts scim-token APP_KEY > okta-token.txt")]
+    ScimToken {
+        app_key: String,
+        /// Revoke every SCIM token of the account instead of issuing one.
+        #[arg(long)]
+        revoke: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Show an account's role catalogue, or replace it with --set.
     #[command(
         after_help = "Example:\n  roster accounts roles APP_KEY --set admin,staff,viewer,billing"
@@ -87,6 +100,23 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
             let store = database.open_existing().await?;
             let revoked = store.revoke_tokens(&app_key).await?;
             eprintln!("revoked {revoked} tokens");
+        }
+        AccountsCommand::ScimToken {
+            app_key,
+            revoke,
+            database,
+        } => {
+            let store = database.open().await?;
+            if revoke {
+                let revoked = store.revoke_scim_tokens(&app_key).await?;
+                eprintln!("revoked {revoked} SCIM tokens");
+            } else {
+                let token = store.issue_scim_token(&app_key).await?;
+                println!("{token}");
+                eprintln!(
+                    "send it as \"Authorization: Bearer <token>\" to /scim/v2; it is not shown again"
+                );
+            }
         }
         AccountsCommand::Roles {
             app_key,

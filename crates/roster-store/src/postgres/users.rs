@@ -6,14 +6,15 @@
 //! admins, a role's holders) are those every earlier writer of the account left.
 
 use roster_core::{
-    role::ADMIN_ROLE, AccountUser, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage,
-    UserQuery,
+    filter::Filter, role::ADMIN_ROLE, AccountUser, DirectoryError, NewUser, Role, RoleName,
+    UserChanges, UserPage, UserQuery,
 };
-use sqlx::{postgres::PgRow, PgConnection, PgPool, Postgres, Row, Transaction};
+use sqlx::{postgres::PgRow, AssertSqlSafe, PgConnection, PgPool, Postgres, Row, Transaction};
 
 use super::db_error;
 use crate::{
     backend::{audit_snapshot, read_user, user_columns, UserWriteContext},
+    filter_sql::{self, Dialect, SqlParam},
     now_millis, rules, StoreError,
 };
 
@@ -93,7 +94,9 @@ pub(super) async fn list(
     account_id: i64,
     query: &UserQuery,
 ) -> Result<UserPage, DirectoryError> {
-    rules::refuse_filter(query)?;
+    if let Some(filter) = &query.filter {
+        return list_filtered(pool, account_id, filter, query).await;
+    }
     let (limit, offset) = rules::limit_and_offset(query);
 
     if let Some(email) = &query.email {
@@ -128,6 +131,74 @@ pub(super) async fn list(
     .await
     .and_then(|rows| rows.iter().map(user_from_row).collect())
     .map_err(unavailable)?;
+    Ok(UserPage {
+        users,
+        total: total as u64,
+    })
+}
+
+/// Binds `params` in order to a query built by [`filter_sql`].
+macro_rules! bind_params {
+    ($query:expr, $params:expr) => {{
+        let mut query = $query;
+        for param in $params {
+            query = match param {
+                SqlParam::Text(text) => query.bind(text.as_str()),
+                SqlParam::Int(n) => query.bind(*n),
+                SqlParam::Bool(b) => query.bind(*b),
+            };
+        }
+        query
+    }};
+}
+
+/// A page of the users matching a SCIM filter (and the email, when both are given).
+/// The SQL is made by [`filter_sql`], whose text holds no value from the filter.
+async fn list_filtered(
+    pool: &PgPool,
+    account_id: i64,
+    filter: &Filter,
+    query: &UserQuery,
+) -> Result<UserPage, DirectoryError> {
+    let mut conditions = vec!["account_id = $1::bigint".to_owned()];
+    let mut bound = vec![SqlParam::Int(account_id)];
+    if let Some(email) = &query.email {
+        bound.push(SqlParam::Text(email.to_lowercase()));
+        conditions.push(format!("email_normalized = ${}::text", bound.len()));
+    }
+    let translated = filter_sql::user_filter(filter, Dialect::Postgres, bound.len() + 1)
+        .map_err(|e| DirectoryError::Unsupported(e.0))?;
+    conditions.push(translated.sql);
+    bound.extend(translated.params);
+    let condition = conditions.join(" AND ");
+
+    let count = format!("SELECT count(*) FROM account_users WHERE {condition}");
+    let total: i64 = bind_params!(sqlx::query_scalar(AssertSqlSafe(count)), &bound)
+        .fetch_one(pool)
+        .await
+        .map_err(unavailable)?;
+    if query.limit == 0 {
+        return Ok(UserPage {
+            users: Vec::new(),
+            total: total as u64,
+        });
+    }
+
+    let paging = bound.len();
+    let (limit, offset) = rules::limit_and_offset(query);
+    bound.push(SqlParam::Int(limit));
+    bound.push(SqlParam::Int(offset));
+    let select = format!(
+        "SELECT {} FROM account_users WHERE {condition} ORDER BY id LIMIT ${}::bigint OFFSET ${}::bigint",
+        user_columns!(),
+        paging + 1,
+        paging + 2
+    );
+    let users = bind_params!(sqlx::query(AssertSqlSafe(select)), &bound)
+        .fetch_all(pool)
+        .await
+        .and_then(|rows| rows.iter().map(user_from_row).collect())
+        .map_err(unavailable)?;
     Ok(UserPage {
         users,
         total: total as u64,

@@ -1,17 +1,21 @@
 //! Users and roles on SQLite: each write one `BEGIN IMMEDIATE` transaction that checks
 //! the directory's rules, makes the change, and writes its audit event.
 
+use roster_core::filter::Filter;
 use roster_core::{
     role::ADMIN_ROLE, AccountUser, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage,
     UserQuery,
 };
 use rusqlite::{
-    params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
+    params, params_from_iter,
+    types::{ToSql, ToSqlOutput},
+    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
 };
 
 use super::db_error;
 use crate::{
     backend::{audit_snapshot, read_user, user_columns, UserWriteContext},
+    filter_sql::{self, Dialect, SqlParam},
     now_millis, rules, StoreError,
 };
 
@@ -62,7 +66,9 @@ pub(crate) fn list(
     account_id: i64,
     query: &UserQuery,
 ) -> Result<UserPage, DirectoryError> {
-    rules::refuse_filter(query)?;
+    if let Some(filter) = &query.filter {
+        return list_filtered(conn, account_id, filter, query);
+    }
     let (limit, offset) = rules::limit_and_offset(query);
 
     if let Some(email) = &query.email {
@@ -98,6 +104,74 @@ pub(crate) fn list(
         users,
         total: total as u64,
     })
+}
+
+/// A page of the users matching a SCIM filter (and the email, when both are given).
+///
+/// The statements are prepared afresh rather than cached: each filter makes its own SQL,
+/// and caching them would only push the fixed statements out of the cache.
+fn list_filtered(
+    conn: &Connection,
+    account_id: i64,
+    filter: &Filter,
+    query: &UserQuery,
+) -> Result<UserPage, DirectoryError> {
+    let mut conditions = vec!["account_id = ?1".to_owned()];
+    let mut bound = vec![SqlParam::Int(account_id)];
+    if let Some(email) = &query.email {
+        bound.push(SqlParam::Text(email.to_lowercase()));
+        conditions.push(format!("email_normalized = ?{}", bound.len()));
+    }
+    let translated = filter_sql::user_filter(filter, Dialect::Sqlite, bound.len() + 1)
+        .map_err(|e| DirectoryError::Unsupported(e.0))?;
+    conditions.push(translated.sql);
+    bound.extend(translated.params);
+    let condition = conditions.join(" AND ");
+
+    let total: i64 = conn
+        .prepare(&format!(
+            "SELECT count(*) FROM account_users WHERE {condition}"
+        ))
+        .and_then(|mut stmt| stmt.query_row(params_from_iter(&bound), |row| row.get(0)))
+        .map_err(unavailable)?;
+    if query.limit == 0 {
+        return Ok(UserPage {
+            users: Vec::new(),
+            total: total as u64,
+        });
+    }
+
+    let paging = bound.len();
+    let (limit, offset) = rules::limit_and_offset(query);
+    bound.push(SqlParam::Int(limit));
+    bound.push(SqlParam::Int(offset));
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {USER_COLUMNS} FROM account_users WHERE {condition} \
+             ORDER BY id LIMIT ?{} OFFSET ?{}",
+            paging + 1,
+            paging + 2
+        ))
+        .map_err(unavailable)?;
+    let users = stmt
+        .query_map(params_from_iter(&bound), user_from_row)
+        .map_err(unavailable)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unavailable)?;
+    Ok(UserPage {
+        users,
+        total: total as u64,
+    })
+}
+
+impl ToSql for SqlParam {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            SqlParam::Text(text) => ToSqlOutput::from(text.as_str()),
+            SqlParam::Int(n) => ToSqlOutput::from(*n),
+            SqlParam::Bool(b) => ToSqlOutput::from(*b),
+        })
+    }
 }
 
 fn role_names(conn: &Connection, account_id: i64) -> Result<Vec<String>, DirectoryError> {

@@ -1,8 +1,8 @@
 //! Users: the directory's operations and the rules they keep.
 
 use roster_core::{
-    filter::{AttrPath, Filter},
-    AccountUser, Directory, DirectoryError, NewUser, UserChanges, UserQuery,
+    filter::parse, AccountUser, Directory, DirectoryError, NewUser, UserChanges, UserPage,
+    UserQuery,
 };
 
 use crate::{
@@ -25,7 +25,7 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         every_change_writes_an_audit_event_with_the_record_before_and_after,
         an_update_that_changes_nothing_writes_nothing,
         each_update_increments_the_version_and_a_stale_version_is_refused,
-        a_scim_filter_is_refused_while_the_email_query_is_answered,
+        a_scim_filter_finds_its_users_alone_or_with_the_email_query,
     ]
 }
 
@@ -498,23 +498,51 @@ async fn each_update_increments_the_version_and_a_stale_version_is_refused(db: D
     );
 }
 
-async fn a_scim_filter_is_refused_while_the_email_query_is_answered(db: Db) {
+async fn a_scim_filter_finds_its_users_alone_or_with_the_email_query(db: Db) {
     let store = db.open().await;
     let (account_id, _) = account(&store).await;
     let users = directory(&store, account_id);
     let ana = add(&users, "ana@example.com", "viewer").await;
+    let bob = add(&users, "bob@example.org", "staff").await;
 
-    // Until filters are translated into SQL, no backend pretends to apply one.
-    let filtered = UserQuery {
-        filter: Some(Filter::Present(AttrPath {
-            schema: None,
-            attr: "userName".into(),
-            sub_attr: None,
-        })),
+    // The translation itself is tested in filter_sql; this checks each backend runs it.
+    let filtered = |filter: &str, email: Option<&str>| UserQuery {
+        filter: Some(parse(filter).unwrap()),
+        email: email.map(str::to_owned),
         ..everyone()
     };
+    let ids = |page: UserPage| {
+        let ids: Vec<i64> = page.users.iter().map(|u| u.id).collect();
+        (ids, page.total)
+    };
+    let found = users
+        .list_users(&filtered(
+            r#"userName ew ".ORG" or not (roles eq "staff")"#,
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(ids(found), (vec![ana.id, bob.id], 2));
+    let found = users
+        .list_users(&filtered(r#"emails[type eq "work"].value co "b@""#, None))
+        .await
+        .unwrap();
+    assert_eq!(ids(found), (vec![bob.id], 1));
+    let both = users
+        .list_users(&filtered(r#"roles eq "staff""#, Some("Ana@Example.com")))
+        .await
+        .unwrap();
+    assert_eq!(ids(both), (vec![], 0));
+    let hostile = users
+        .list_users(&filtered(r#"userName eq "x' OR '1'='1""#, None))
+        .await
+        .unwrap();
+    assert_eq!(ids(hostile), (vec![], 0));
     assert!(matches!(
-        users.list_users(&filtered).await.unwrap_err(),
+        users
+            .list_users(&filtered(r#"title eq "x""#, None))
+            .await
+            .unwrap_err(),
         DirectoryError::Unsupported(_)
     ));
 

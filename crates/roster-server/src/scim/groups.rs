@@ -1,0 +1,464 @@
+//! `/Groups`: the account's roles as SCIM Groups (RFC 7643 section 4.2).
+//!
+//! A group is a role; its members are the users holding it (`DESIGN.md` section 2).
+//! Adding a user to a group gives the user that role, which takes them out of the group
+//! of their previous role, since a user holds one role. Removing a user gives them the
+//! default role. Creating a group adds a role to the catalogue, renaming it renames the
+//! role, and deleting it is refused while users hold the role. Unknown member ids are
+//! accepted and ignored.
+//!
+//! A group's version (its `ETag`) covers its name and members, so every group answer,
+//! even one with `excludedAttributes=members`, reads the members: one query per role and
+//! per thousand members.
+//!
+//! Group ids are `role-<id>`, so that they never equal a user's id: RFC 7643 section 3.1
+//! wants ids unique across all resources, and `POST /.search` returns both kinds.
+//!
+//! Known shortcomings, listed in the README too: a group's `displayName` must be a valid
+//! role name (lower-case letters, digits, `_`, `-`); a group's `externalId` is accepted
+//! and not stored; groups have no `meta.created` or `meta.lastModified`, because roles
+//! keep no timestamps; and a membership change touching several users is applied user by
+//! user, so a failure half-way leaves the users before it changed.
+
+use std::collections::BTreeSet;
+
+use axum::{
+    extract::{Path, RawQuery},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use roster_core::{
+    filter::{AttrPath, CompareOp, Filter, Value as FilterValue},
+    DirectoryError, Role, RoleName, UserChanges, UserQuery, DEFAULT_ROLE,
+};
+use serde_json::{json, Map, Value};
+
+use super::{
+    if_match,
+    patch::{as_list, core_attribute, read_operations, OpKind},
+    resource::{content_version, list_response, matches, ListParams, Projection, GROUP_SCHEMA},
+    resource_response, scim_response,
+    users::query_map,
+    JsonBody, Scim, ScimError,
+};
+
+const ID_PREFIX: &str = "role-";
+
+/// How many members are read per query while listing a group's members.
+const MEMBER_PAGE: u64 = 1000;
+
+pub fn group_id(role_id: i64) -> String {
+    format!("{ID_PREFIX}{role_id}")
+}
+
+fn parse_group_id(raw: &str) -> Result<i64, ScimError> {
+    raw.strip_prefix(ID_PREFIX)
+        .and_then(|id| id.parse::<i64>().ok())
+        .ok_or_else(|| ScimError::not_found(format!("Group {raw} not found")))
+}
+
+/// A role with the ids of the users holding it, in id order.
+struct Group {
+    role: Role,
+    members: Vec<i64>,
+}
+
+impl Group {
+    fn json(&self, base: &str) -> Value {
+        let id = group_id(self.role.id);
+        let members: Vec<Value> = self
+            .members
+            .iter()
+            .map(|user| {
+                json!({
+                    "value": user.to_string(),
+                    "$ref": format!("{base}/Users/{user}"),
+                    "type": "User",
+                })
+            })
+            .collect();
+        json!({
+            "schemas": [GROUP_SCHEMA],
+            "id": id,
+            "displayName": self.role.name,
+            "members": members,
+            "meta": {
+                "resourceType": "Group",
+                "location": format!("{base}/Groups/{id}"),
+                "version": self.version(),
+            },
+        })
+    }
+
+    /// Changes whenever the name or the membership does.
+    fn version(&self) -> String {
+        let ids: Vec<String> = self.members.iter().map(i64::to_string).collect();
+        let mut parts = vec![self.role.name.as_str()];
+        parts.extend(ids.iter().map(String::as_str));
+        content_version(&parts)
+    }
+}
+
+async fn load(scim: &Scim, role: Role) -> Result<Group, ScimError> {
+    let filter = Filter::Compare {
+        path: AttrPath {
+            schema: None,
+            attr: "roles".into(),
+            sub_attr: None,
+        },
+        op: CompareOp::Eq,
+        value: FilterValue::String(role.name.clone()),
+    };
+    let mut members = Vec::new();
+    loop {
+        let page = scim
+            .directory
+            .list_users(&UserQuery {
+                email: None,
+                filter: Some(filter.clone()),
+                offset: members.len() as u64,
+                limit: MEMBER_PAGE,
+            })
+            .await
+            .map_err(|e| ScimError::from_directory(e, "Group members"))?;
+        let done = (page.users.len() as u64) < MEMBER_PAGE;
+        members.extend(page.users.iter().map(|u| u.id));
+        if done {
+            break;
+        }
+    }
+    Ok(Group { role, members })
+}
+
+async fn roles(scim: &Scim) -> Result<Vec<Role>, ScimError> {
+    scim.directory
+        .list_roles()
+        .await
+        .map_err(|e| ScimError::from_directory(e, "Group"))
+}
+
+async fn load_by_id(scim: &Scim, raw_id: &str) -> Result<Group, ScimError> {
+    let id = parse_group_id(raw_id)?;
+    let role = roles(scim)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ScimError::not_found(format!("Group {raw_id} not found")))?;
+    load(scim, role).await
+}
+
+/// The groups matching the filter, `room` of them after skipping `skip`, as SCIM JSON,
+/// and the number matching. Roles are few, so the filter runs here over their JSON.
+pub async fn find(
+    scim: &Scim,
+    params: &ListParams,
+    skip: u64,
+    room: u64,
+) -> Result<(Vec<Value>, u64), ScimError> {
+    let mut matching = Vec::new();
+    for role in roles(scim).await? {
+        let json = load(scim, role).await?.json(&scim.base);
+        if params.filter.as_ref().is_none_or(|f| matches(f, &json)) {
+            matching.push(json);
+        }
+    }
+    let total = matching.len() as u64;
+    let page = matching
+        .into_iter()
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(usize::try_from(room).unwrap_or(usize::MAX))
+        .map(|mut json| {
+            params.projection.apply(&mut json);
+            json
+        })
+        .collect();
+    Ok((page, total))
+}
+
+async fn list(scim: Scim, params: ListParams) -> Result<Response, ScimError> {
+    let (resources, total) = find(&scim, &params, params.offset(), params.count).await?;
+    let body = list_response(resources, total, params.start_index);
+    Ok(scim_response(StatusCode::OK, &body))
+}
+
+pub async fn list_groups(scim: Scim, RawQuery(raw): RawQuery) -> Result<Response, ScimError> {
+    let params = ListParams::from_query(&query_map(raw.as_deref())?)?;
+    list(scim, params).await
+}
+
+pub async fn search_groups(scim: Scim, JsonBody(body): JsonBody) -> Result<Response, ScimError> {
+    let params = ListParams::from_search(&body)?;
+    list(scim, params).await
+}
+
+fn respond(
+    scim: &Scim,
+    status: StatusCode,
+    group: &Group,
+    raw: Option<&str>,
+) -> Result<Response, ScimError> {
+    let projection = Projection::from_query(&query_map(raw)?);
+    Ok(resource_response(
+        status,
+        group.json(&scim.base),
+        &projection,
+    ))
+}
+
+pub async fn get_group(
+    scim: Scim,
+    Path(raw_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ScimError> {
+    let group = load_by_id(&scim, &raw_id).await?;
+    respond(&scim, StatusCode::OK, &group, raw.as_deref())
+}
+
+fn role_name(raw: Option<&Value>) -> Result<RoleName, ScimError> {
+    let raw = raw
+        .and_then(Value::as_str)
+        .ok_or_else(|| ScimError::invalid_value("displayName is required"))?;
+    RoleName::parse(raw).map_err(|e| {
+        ScimError::invalid_value(format!(
+            "displayName {raw:?} cannot name a role: {e}; Roster's groups are its roles"
+        ))
+    })
+}
+
+fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    body.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+/// The user ids in a `members` value; values that are not user ids are ignored, since
+/// no user has them.
+fn member_ids(value: Option<&Value>) -> BTreeSet<i64> {
+    value
+        .map(as_list)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|member| match member {
+            Value::Object(_) => member.get("value")?.as_str().map(str::to_owned),
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        })
+        .filter_map(|id| id.trim().parse::<i64>().ok())
+        .collect()
+}
+
+/// Gives `role` to the users in `wanted` who lack it and the default role to those in
+/// `current` who are not wanted. Additions come first, so that a group's last member can
+/// be replaced (the last admin rule would refuse the removal first).
+async fn set_members(
+    scim: &Scim,
+    role: &str,
+    current: &[i64],
+    wanted: &BTreeSet<i64>,
+) -> Result<(), ScimError> {
+    let assign = |name: &str| UserChanges {
+        role: RoleName::parse(name).ok(),
+        ..UserChanges::default()
+    };
+    for id in wanted.iter().filter(|id| !current.contains(id)) {
+        match scim.directory.update_user(*id, assign(role), None).await {
+            Ok(_) | Err(DirectoryError::UserNotFound) => {}
+            Err(e) => return Err(ScimError::from_directory(e, &format!("User {id}"))),
+        }
+    }
+    if role == DEFAULT_ROLE {
+        // Everyone without another role holds the default one; leaving it is not a thing.
+        return Ok(());
+    }
+    for id in current.iter().filter(|id| !wanted.contains(id)) {
+        match scim
+            .directory
+            .update_user(*id, assign(DEFAULT_ROLE), None)
+            .await
+        {
+            Ok(_) | Err(DirectoryError::UserNotFound) => {}
+            Err(e) => return Err(ScimError::from_directory(e, &format!("User {id}"))),
+        }
+    }
+    Ok(())
+}
+
+fn check_schemas(body: &Map<String, Value>) -> Result<(), ScimError> {
+    match body.get("schemas") {
+        Some(schemas)
+            if !schemas.as_array().is_some_and(|s| {
+                s.iter().any(|u| {
+                    u.as_str()
+                        .is_some_and(|u| u.eq_ignore_ascii_case(GROUP_SCHEMA))
+                })
+            }) =>
+        {
+            Err(ScimError::bad_request(
+                "invalidSyntax",
+                format!("A Group has the schema {GROUP_SCHEMA}"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub async fn create_group(
+    scim: Scim,
+    RawQuery(raw): RawQuery,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ScimError> {
+    check_schemas(&body)?;
+    let name = role_name(field(&body, "displayName"))?;
+    let wanted = member_ids(field(&body, "members"));
+
+    let role = scim
+        .directory
+        .create_role(name)
+        .await
+        .map_err(|e| ScimError::from_directory(e, "Group"))?;
+    set_members(&scim, &role.name, &[], &wanted).await?;
+    tracing::info!(role_id = role.id, "SCIM group created");
+
+    let group = load(&scim, role).await?;
+    respond(&scim, StatusCode::CREATED, &group, raw.as_deref())
+}
+
+fn check_version(headers: &HeaderMap, group: &Group) -> Result<(), ScimError> {
+    match if_match(headers) {
+        Some(tags) if !tags.iter().any(|t| format!("W/\"{t}\"") == group.version()) => Err(
+            ScimError::from_directory(DirectoryError::VersionMismatch, "Group"),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Renames the role when `name` differs, then sets the members; answers the group as
+/// it now is.
+async fn write(
+    scim: &Scim,
+    group: Group,
+    name: RoleName,
+    wanted: &BTreeSet<i64>,
+) -> Result<Group, ScimError> {
+    let what = format!("Group {}", group_id(group.role.id));
+    let role = if name.as_str() == group.role.name {
+        group.role.clone()
+    } else {
+        scim.directory
+            .rename_role(group.role.id, name)
+            .await
+            .map_err(|e| match e {
+                DirectoryError::Unsupported(message) => {
+                    ScimError::bad_request("mutability", message)
+                }
+                other => ScimError::from_directory(other, &what),
+            })?
+    };
+    set_members(scim, &role.name, &group.members, wanted).await?;
+    load(scim, role).await
+}
+
+/// PUT replaces the name and the members; `id`, `meta` and `externalId` are ignored.
+pub async fn replace_group(
+    scim: Scim,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ScimError> {
+    check_schemas(&body)?;
+    let name = role_name(field(&body, "displayName"))?;
+    let wanted = member_ids(field(&body, "members"));
+    let group = load_by_id(&scim, &raw_id).await?;
+    check_version(&headers, &group)?;
+
+    let group = write(&scim, group, name, &wanted).await?;
+    respond(&scim, StatusCode::OK, &group, raw.as_deref())
+}
+
+/// PATCH on `displayName` and `members`, in the forms Okta and Entra ID send:
+/// `remove` on `members[value eq "ID"]`, `remove` on `members` with a list of values,
+/// `add` on `members` with a list (`$ref` may be null), and path-less replaces whose
+/// value repeats the read-only `id`.
+pub async fn patch_group(
+    scim: Scim,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ScimError> {
+    let operations = read_operations(&body)?;
+    let group = load_by_id(&scim, &raw_id).await?;
+    check_version(&headers, &group)?;
+
+    let mut name = Some(group.role.name.clone());
+    let mut members: BTreeSet<i64> = group.members.iter().copied().collect();
+    for op in &operations {
+        let Some((attr, _)) = core_attribute(&op.path, GROUP_SCHEMA) else {
+            continue;
+        };
+        match attr.as_str() {
+            "displayname" if op.kind == OpKind::Remove => {
+                return Err(ScimError::bad_request(
+                    "mutability",
+                    "displayName cannot be removed",
+                ))
+            }
+            "displayname" => name = op.value.as_ref().and_then(Value::as_str).map(str::to_owned),
+            "members" => {
+                let given = member_ids(op.value.as_ref());
+                if let Some(filter) = &op.path.filter {
+                    let selected: Vec<i64> = members
+                        .iter()
+                        .copied()
+                        .filter(|id| {
+                            matches(filter, &json!({"value": id.to_string(), "type": "User"}))
+                        })
+                        .collect();
+                    if op.kind != OpKind::Add {
+                        members.retain(|id| !selected.contains(id));
+                    }
+                    if op.kind != OpKind::Remove {
+                        members.extend(given);
+                    }
+                    continue;
+                }
+                match op.kind {
+                    OpKind::Add => members.extend(given),
+                    OpKind::Replace => members = given,
+                    // Entra ID's older format names the members to remove in `value`.
+                    OpKind::Remove if op.value.is_some() => {
+                        members.retain(|id| !given.contains(id))
+                    }
+                    OpKind::Remove => members.clear(),
+                }
+            }
+            // `id`, `meta`, `schemas` and `externalId`: read-only or not stored.
+            _ => {}
+        }
+    }
+
+    let name = role_name(name.map(Value::String).as_ref())?;
+    let group = write(&scim, group, name, &members).await?;
+    respond(&scim, StatusCode::OK, &group, raw.as_deref())
+}
+
+pub async fn delete_group(
+    scim: Scim,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ScimError> {
+    let group = load_by_id(&scim, &raw_id).await?;
+    check_version(&headers, &group)?;
+    scim.directory
+        .delete_role(group.role.id)
+        .await
+        .map_err(|e| match e {
+            DirectoryError::Unsupported(message) => ScimError::bad_request("mutability", message),
+            other => ScimError::from_directory(other, &format!("Group {raw_id}")),
+        })?;
+    tracing::info!(role_id = group.role.id, "SCIM group deleted");
+    Ok(axum::response::IntoResponse::into_response(
+        StatusCode::NO_CONTENT,
+    ))
+}
