@@ -11,12 +11,14 @@ pub mod account_users;
 mod auth;
 pub mod error;
 mod extract;
+pub mod limit;
 pub mod oauth;
 mod observe;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use axum::{extract::DefaultBodyLimit, routing::get, Router};
+use axum::{extract::DefaultBodyLimit, middleware, routing::get, Router};
+use limit::{Limits, PerMinute};
 use roster_store::Store;
 use tokio::net::TcpListener;
 
@@ -30,6 +32,14 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 pub struct ServerConfig {
     /// How long an issued access token stays valid.
     pub token_ttl: Duration,
+    /// Account-users requests a minute for each `app_key`, over all nodes; 0 for no
+    /// limit.
+    pub rate_limit: u32,
+    /// `/oauth/token` requests a minute for each client_id and for each source
+    /// address, over all nodes; 0 for no limit.
+    pub token_rate_limit: u32,
+    /// How many servers share the load; each enforces its share of the limits.
+    pub nodes: u32,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +47,11 @@ impl Default for ServerConfig {
         ServerConfig {
             // The vendor documents two weeks.
             token_ttl: Duration::from_secs(14 * 24 * 60 * 60),
+            // The figure seen on the vendor's gateway.
+            rate_limit: 5000,
+            // A client that needs more than one token a second is broken or guessing.
+            token_rate_limit: 60,
+            nodes: 1,
         }
     }
 }
@@ -46,13 +61,19 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: ServerConfig) -> AppState {
+        let limits = Limits::new(
+            PerMinute::share(config.rate_limit, config.nodes),
+            PerMinute::share(config.token_rate_limit, config.nodes),
+        );
         AppState {
             store,
             config: Arc::new(config),
+            limits: Arc::new(limits),
         }
     }
 }
@@ -61,7 +82,12 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(oauth::router())
-        .merge(account_users::router())
+        .merge(
+            account_users::router().route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                limit::limit_by_app_key,
+            )),
+        )
         .route("/healthz", get(healthz));
 
     observe::layer(
@@ -82,7 +108,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // The peer address keys the rate limit of /oauth/token.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -1,17 +1,25 @@
 //! `/oauth/token`: client credentials exchanged for an access token (RFC 6749 section
 //! 4.4). Answers are bare JSON, not the envelope, as the vendor's are.
+//!
+//! Requests are rate limited per source address and per client_id, to slow down the
+//! guessing of secrets. A limited request gets 429 in the same RFC 6749 shape as every
+//! other answer here, with the error code `slow_down` (registered by RFC 8628 section
+//! 3.5 for a client that asks too often), `Retry-After` and the `RateLimit-*` headers.
+
+use std::net::SocketAddr;
 
 use axum::{
-    extract::{RawQuery, State},
+    extract::{ConnectInfo, RawQuery, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
-    Json, Router,
+    Extension, Json, Router,
 };
 use roster_api::oauth::{OAuthError, TokenRequest, TokenResponse, GRANT_TYPE};
 
 use crate::{
     extract::{is_form, Body},
+    limit::Decision,
     AppState,
 };
 
@@ -25,6 +33,7 @@ enum TokenError {
     InvalidRequest(String),
     UnsupportedGrantType,
     InvalidClient,
+    SlowDown { retry_after_secs: u64 },
     Internal(String),
 }
 
@@ -41,6 +50,14 @@ impl IntoResponse for TokenError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 "Client authentication failed: unknown client_id or wrong client_secret".to_owned(),
+            ),
+            TokenError::SlowDown { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "slow_down",
+                format!(
+                    "Too many token requests from this client or address; \
+                     retry in {retry_after_secs} seconds"
+                ),
             ),
             TokenError::Internal(cause) => {
                 tracing::error!(%cause, "token request failed");
@@ -109,18 +126,55 @@ fn required(value: Option<String>, name: &str) -> Result<String, TokenError> {
 
 async fn issue_token(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<Body, crate::ApiError>,
+) -> Response {
+    let address = peer.map(|Extension(ConnectInfo(peer))| peer.ip().to_string());
+    let mut limit = address.and_then(|address| state.limits.token_address.check(&address));
+
+    let result = match limit {
+        Some(decision) if !decision.allowed => Err(TokenError::SlowDown {
+            retry_after_secs: decision.retry_after_secs,
+        }),
+        _ => grant(&state, query.as_deref(), &headers, body, &mut limit).await,
+    };
+
+    let mut response = result.into_response();
+    if let Some(decision) = limit {
+        decision.write_headers(response.headers_mut());
+    }
+    response
+}
+
+/// Checks the request and the client's credentials, and issues a token. `limit` ends
+/// up as the stricter of the address's and the client's rate-limit decisions.
+async fn grant(
+    state: &AppState,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Result<Body, crate::ApiError>,
+    limit: &mut Option<Decision>,
 ) -> Result<Response, TokenError> {
     let body = body.map_err(|e| TokenError::InvalidRequest(e.message()))?;
-    let request = read_request(query.as_deref(), &headers, &body.0)?;
+    let request = read_request(query, headers, &body.0)?;
 
     let grant_type = required(request.grant_type, "grant_type")?;
     let client_id = required(request.client_id, "client_id")?;
     let client_secret = required(request.client_secret, "client_secret")?;
     if grant_type != GRANT_TYPE {
         return Err(TokenError::UnsupportedGrantType);
+    }
+
+    if let Some(client) = state.limits.token_client.check(&client_id) {
+        let stricter = limit.map_or(client, |address| address.stricter(client));
+        *limit = Some(stricter);
+        if !client.allowed {
+            return Err(TokenError::SlowDown {
+                retry_after_secs: client.retry_after_secs,
+            });
+        }
     }
 
     let account_id = state

@@ -30,6 +30,22 @@ pub struct ServeArgs {
     #[arg(long, env = "ROSTER_TOKEN_TTL", default_value_t = 14 * 24 * 60 * 60,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub token_ttl: u64,
+
+    /// Account-users requests a minute allowed for each app_key, over all nodes; 0 turns
+    /// the limit off.
+    #[arg(long, env = "ROSTER_RATE_LIMIT", default_value_t = 5000)]
+    pub rate_limit: u32,
+
+    /// /oauth/token requests a minute allowed for each client_id and for each source
+    /// address, over all nodes; 0 turns the limit off.
+    #[arg(long, env = "ROSTER_TOKEN_RATE_LIMIT", default_value_t = 60)]
+    pub token_rate_limit: u32,
+
+    /// How many servers share the load behind a balancer; each enforces 1/N of the
+    /// rate limits, so that together they allow about the configured figure.
+    #[arg(long, env = "ROSTER_NODES", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub nodes: u32,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -45,6 +61,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let config = ServerConfig {
         token_ttl: Duration::from_secs(args.token_ttl),
+        rate_limit: args.rate_limit,
+        token_rate_limit: args.token_rate_limit,
+        nodes: args.nodes,
     };
     roster_server::serve(listener, AppState::new(store, config), shutdown_signal()).await?;
     tracing::info!("stopped");
