@@ -12,6 +12,7 @@ mod auth;
 pub mod error;
 mod extract;
 pub mod limit;
+pub mod metrics;
 pub mod oauth;
 mod observe;
 
@@ -19,6 +20,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{extract::DefaultBodyLimit, middleware, routing::get, Router};
 use limit::{Limits, PerMinute};
+use metrics::Metrics;
 use roster_store::Store;
 use tokio::net::TcpListener;
 
@@ -62,6 +64,7 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
     pub limits: Arc<Limits>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -74,6 +77,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             limits: Arc::new(limits),
+            metrics: Arc::new(Metrics::new()),
         }
     }
 }
@@ -88,13 +92,16 @@ pub fn router(state: AppState) -> Router {
                 limit::limit_by_app_key,
             )),
         )
-        .route("/healthz", get(healthz));
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::get_metrics));
 
+    let metrics = state.metrics.clone();
     observe::layer(
         api.fallback(error::route_not_found)
             .method_not_allowed_fallback(error::method_not_allowed)
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
             .with_state(state),
+        metrics,
     )
 }
 

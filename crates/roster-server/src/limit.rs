@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{ApiError, AppState};
+use crate::{metrics::Limiter, ApiError, AppState};
 use axum::{
     extract::{rejection::RawPathParamsRejection, RawPathParams, Request, State},
     http::{HeaderMap, HeaderName, HeaderValue},
@@ -228,6 +228,7 @@ pub async fn limit_by_app_key(
     let mut response = if decision.allowed {
         next.run(request).await
     } else {
+        state.metrics.rate_limited(Limiter::AppKey);
         ApiError::TooManyRequests {
             per_minute: decision.limit,
             retry_after_secs: decision.retry_after_secs,

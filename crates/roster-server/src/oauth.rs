@@ -20,6 +20,7 @@ use roster_api::oauth::{OAuthError, TokenRequest, TokenResponse, GRANT_TYPE};
 use crate::{
     extract::{is_form, Body},
     limit::Decision,
+    metrics::Limiter,
     AppState,
 };
 
@@ -135,9 +136,12 @@ async fn issue_token(
     let mut limit = address.and_then(|address| state.limits.token_address.check(&address));
 
     let result = match limit {
-        Some(decision) if !decision.allowed => Err(TokenError::SlowDown {
-            retry_after_secs: decision.retry_after_secs,
-        }),
+        Some(decision) if !decision.allowed => {
+            state.metrics.rate_limited(Limiter::TokenAddress);
+            Err(TokenError::SlowDown {
+                retry_after_secs: decision.retry_after_secs,
+            })
+        }
         _ => grant(&state, query.as_deref(), &headers, body, &mut limit).await,
     };
 
@@ -171,6 +175,7 @@ async fn grant(
         let stricter = limit.map_or(client, |address| address.stricter(client));
         *limit = Some(stricter);
         if !client.allowed {
+            state.metrics.rate_limited(Limiter::TokenClient);
             return Err(TokenError::SlowDown {
                 retry_after_secs: client.retry_after_secs,
             });
@@ -189,6 +194,7 @@ async fn grant(
         .issue_token(account_id, ttl)
         .await
         .map_err(|e| TokenError::Internal(e.to_string()))?;
+    state.metrics.token_issued();
     tracing::debug!(account_id, "token issued");
 
     let body = TokenResponse {
