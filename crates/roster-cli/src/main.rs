@@ -39,6 +39,8 @@ enum Command {
     Migrate(commands::DatabaseArgs),
     #[command(subcommand)]
     Accounts(commands::accounts::AccountsCommand),
+    /// Print the OpenAPI 3.1 document of the HTTP API, as `GET /openapi.json` serves it.
+    Openapi,
 }
 
 #[tokio::main]
@@ -50,6 +52,10 @@ async fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args).await,
         Command::Migrate(args) => commands::migrate(args).await,
         Command::Accounts(command) => commands::accounts::run(command).await,
+        Command::Openapi => {
+            print!("{}", roster_server::openapi::document_json());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,12 +9,14 @@
 
 pub mod account_users;
 mod auth;
+mod docs;
 pub mod error;
 mod extract;
 pub mod limit;
 pub mod metrics;
 pub mod oauth;
 mod observe;
+pub mod openapi;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -93,7 +95,9 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics::get_metrics));
+        .route("/metrics", get(metrics::get_metrics))
+        .route("/openapi.json", get(openapi::get_openapi))
+        .route("/docs", get(docs::get_docs));
 
     let metrics = state.metrics.clone();
     observe::layer(
@@ -105,6 +109,13 @@ pub fn router(state: AppState) -> Router {
     )
 }
 
+/// Answers once the server accepts requests.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    responses((status = 200, description = "`ok`", body = String, content_type = "text/plain")),
+)]
 async fn healthz() -> &'static str {
     "ok"
 }

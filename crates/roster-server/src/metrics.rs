@@ -185,6 +185,14 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// The server's metrics in the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    responses((status = 200, description = "Counters, gauges and histograms", body = String,
+               content_type = "text/plain; version=0.0.4; charset=utf-8")),
+)]
 pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
     let body = state.metrics.render(&state);
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], body)

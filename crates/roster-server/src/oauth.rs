@@ -25,8 +25,13 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/oauth/token", get(issue_token).post(issue_token))
+    Router::new().route("/oauth/token", get(issue_token_by_get).post(issue_token))
 }
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(issue_token, issue_token_by_get))]
+pub struct ApiDoc;
 
 /// The error answers of RFC 6749 section 5.2.
 #[derive(Debug)]
@@ -125,6 +130,34 @@ fn required(value: Option<String>, name: &str) -> Result<String, TokenError> {
     }
 }
 
+/// Exchanges client credentials for an access token.
+///
+/// `client_id` is the account's app key and `client_secret` its secret. The fields may
+/// come as JSON or as a form, and also in the query string; the body wins. Errors are
+/// those of RFC 6749 section 5.2, without the envelope; an unknown client_id and a
+/// wrong secret get the same 401.
+#[utoipa::path(
+    post,
+    path = "/oauth/token",
+    tag = "tokens",
+    request_body(
+        description = "The client credentials",
+        content(
+            (TokenRequest = "application/json"),
+            (TokenRequest = "application/x-www-form-urlencoded"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "A token, good for `expires_in` seconds", body = TokenResponse),
+        (status = 400, description = "`invalid_request`: a field is missing or the body is unreadable; \
+            `unsupported_grant_type`: grant_type is not client_credentials", body = OAuthError),
+        (status = 401, description = "`invalid_client`: unknown client_id or wrong secret", body = OAuthError),
+        (status = 429, description = "`slow_down`: too many token requests from this client_id or \
+            address; wait Retry-After seconds", body = OAuthError,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "`server_error`", body = OAuthError),
+    ),
+)]
 async fn issue_token(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -150,6 +183,38 @@ async fn issue_token(
         decision.write_headers(response.headers_mut());
     }
     response
+}
+
+/// Exchanges client credentials, sent in the query string, for an access token.
+///
+/// Some public clients send a GET, with the fields in the query string or in a JSON
+/// body; the answers are those of the POST.
+#[utoipa::path(
+    get,
+    path = "/oauth/token",
+    tag = "tokens",
+    params(
+        ("client_id" = Option<String>, Query, description = "The account's app key"),
+        ("client_secret" = Option<String>, Query, description = "The account's secret"),
+        ("grant_type" = Option<String>, Query, description = "Must be client_credentials"),
+    ),
+    responses(
+        (status = 200, description = "A token, good for `expires_in` seconds", body = TokenResponse),
+        (status = 400, description = "`invalid_request` or `unsupported_grant_type`", body = OAuthError),
+        (status = 401, description = "`invalid_client`: unknown client_id or wrong secret", body = OAuthError),
+        (status = 429, description = "`slow_down`: too many token requests; wait Retry-After seconds",
+            body = OAuthError, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "`server_error`", body = OAuthError),
+    ),
+)]
+async fn issue_token_by_get(
+    state: State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    query: RawQuery,
+    headers: HeaderMap,
+    body: Result<Body, crate::ApiError>,
+) -> Response {
+    issue_token(state, peer, query, headers, body).await
 }
 
 /// Checks the request and the client's credentials, and issues a token. `limit` ends

@@ -1,6 +1,6 @@
 //! `roster serve`: the account-users API on a socket.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use roster_server::{AppState, ServerConfig};
@@ -52,6 +52,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = args.database.open().await?;
     bootstrap(&store).await?;
 
+    let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -65,7 +66,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         token_rate_limit: args.token_rate_limit,
         nodes: args.nodes,
     };
-    roster_server::serve(listener, AppState::new(store, config), shutdown_signal()).await?;
+    roster_server::serve(listener, AppState::new(store, config), shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -101,24 +102,26 @@ async fn bootstrap(store: &Store) -> anyhow::Result<()> {
 }
 
 /// Completes on SIGINT or SIGTERM; the server then drains in-flight requests.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+///
+/// The handlers are installed when this is called, not when the future is first
+/// polled, so that a signal sent as soon as the server says it listens is not lost.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+            signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }
