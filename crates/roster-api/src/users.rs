@@ -31,6 +31,7 @@ fn active_by_default() -> bool {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountUserFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: Option<String>,
     #[serde(
         default,

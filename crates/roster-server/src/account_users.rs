@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::{
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::HeaderMap,
     routing::get,
     Json, Router,
@@ -26,7 +26,7 @@ use utoipa::OpenApi;
 
 use crate::{
     auth::{authorize, presented_token},
-    extract::{json_body, query_map, Body},
+    extract::{json_body, query_map, Body, PathParams},
     ApiError, AppState,
 };
 
@@ -201,7 +201,7 @@ fn read_user_request(body: &[u8]) -> (Option<String>, Result<AccountUserFields, 
 )]
 pub async fn list_account_users(
     State(state): State<AppState>,
-    Path(app_key): Path<String>,
+    PathParams(app_key): PathParams<String>,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
     Body(body): Body,
@@ -261,7 +261,7 @@ pub async fn list_account_users(
 )]
 pub async fn get_account_user(
     State(state): State<AppState>,
-    Path((app_key, raw_id)): Path<(String, String)>,
+    PathParams((app_key, raw_id)): PathParams<(String, String)>,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
     Body(body): Body,
@@ -312,7 +312,7 @@ pub async fn get_account_user(
 )]
 pub async fn create_account_user(
     State(state): State<AppState>,
-    Path(app_key): Path<String>,
+    PathParams(app_key): PathParams<String>,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
     Body(body): Body,
@@ -368,7 +368,7 @@ pub async fn create_account_user(
 )]
 pub async fn update_account_user(
     State(state): State<AppState>,
-    Path((app_key, raw_id)): Path<(String, String)>,
+    PathParams((app_key, raw_id)): PathParams<(String, String)>,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
     Body(body): Body,
@@ -433,7 +433,7 @@ pub async fn update_account_user(
 )]
 pub async fn patch_account_user(
     state: State<AppState>,
-    path: Path<(String, String)>,
+    path: PathParams<(String, String)>,
     query: RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -466,7 +466,7 @@ pub async fn patch_account_user(
 )]
 pub async fn delete_account_user(
     State(state): State<AppState>,
-    Path((app_key, raw_id)): Path<(String, String)>,
+    PathParams((app_key, raw_id)): PathParams<(String, String)>,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
     Body(body): Body,
@@ -522,5 +522,33 @@ mod tests {
         assert_eq!(parse_id("12"), Ok(12));
         assert!(matches!(parse_id("abc"), Err(ApiError::UserNotFound(_))));
         assert!(matches!(parse_id("0"), Err(ApiError::UserNotFound(_))));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_requests_never_panics_on_arbitrary_input(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+            raw in ".{0,64}",
+        ) {
+            let _ = read_user_request(&body);
+            let _ = body_token(&body);
+            let _ = parse_id(&raw);
+            let _ = page_param(&query(&[("count", raw.as_str())]), "count", 10, Some(100));
+            let _ = parse_email(&raw);
+            let _ = parse_name(Some(&raw));
+        }
+
+        #[test]
+        fn a_well_formed_body_with_any_field_values_is_read_without_panic(
+            email in proptest::option::of(".{0,80}"),
+            name in proptest::option::of(".{0,300}"),
+            role in proptest::option::of("[a-z_]{0,40}"),
+        ) {
+            let body = serde_json::json!({
+                "account_user": {"email": email, "name": name, "role": role}
+            });
+            let (_, fields) = read_user_request(body.to_string().as_bytes());
+            proptest::prop_assert!(fields.is_ok());
+        }
     }
 }

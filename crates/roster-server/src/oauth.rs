@@ -299,4 +299,22 @@ mod tests {
         let result = read_request(None, &HeaderMap::new(), b"{\"client_id\":");
         assert!(matches!(result, Err(TokenError::InvalidRequest(_))));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_a_token_request_never_panics_on_arbitrary_bytes(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+            query in proptest::option::of(".{0,128}"),
+            form in proptest::bool::ANY,
+        ) {
+            let mut headers = HeaderMap::new();
+            if form {
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded".parse().unwrap(),
+                );
+            }
+            let _ = read_request(query.as_deref(), &headers, &body);
+        }
+    }
 }
