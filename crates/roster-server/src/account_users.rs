@@ -27,6 +27,7 @@ use utoipa::OpenApi;
 use crate::{
     auth::{authorize, presented_token},
     extract::{json_body, query_map, Body, PathParams},
+    openapi::PatchLikePut,
     ApiError, AppState,
 };
 
@@ -40,7 +41,7 @@ pub fn router() -> Router<AppState> {
             "/apps/{app_key}/account_users/{id}",
             get(get_account_user)
                 .put(update_account_user)
-                .patch(patch_account_user)
+                .patch(update_account_user)
                 .delete(delete_account_user),
         );
     Router::new().merge(users.clone()).nest("/v1", users)
@@ -48,14 +49,16 @@ pub fn router() -> Router<AppState> {
 
 /// The operations of this module, for the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(paths(
-    list_account_users,
-    create_account_user,
-    get_account_user,
-    update_account_user,
-    patch_account_user,
-    delete_account_user,
-))]
+#[openapi(
+    paths(
+        list_account_users,
+        create_account_user,
+        get_account_user,
+        update_account_user,
+        delete_account_user,
+    ),
+    modifiers(&PatchLikePut)
+)]
 pub struct ApiDoc;
 
 type Reply<T> = Result<Json<Envelope<T>>, ApiError>;
@@ -340,7 +343,7 @@ pub async fn create_account_user(
     })))
 }
 
-/// Updates a user: the fields given are merged.
+/// Updates a user: the fields given are merged. PATCH does the same.
 ///
 /// `id`, `created_at` and `updated_at` in the body are ignored; a body with no
 /// writable field is a 400. Demoting or deactivating the last active admin is a 409.
@@ -406,39 +409,6 @@ pub async fn update_account_user(
     Ok(Json(Envelope::ok(AccountUserResponse {
         account_user: to_wire(&updated),
     })))
-}
-
-/// Updates a user, as PUT does: the fields given are merged.
-#[utoipa::path(
-    patch,
-    path = "/apps/{app_key}/account_users/{id}",
-    tag = "account users",
-    security(("utoken" = []), ("x_yotpo_token" = []), ("bearer" = [])),
-    params(
-        ("app_key" = String, Path, description = "The account's app key"),
-        ("id" = i64, Path, minimum = 1, description = "The user's id"),
-    ),
-    request_body = AccountUserRequest,
-    responses(
-        (status = 200, description = "The user updated", body = Envelope<AccountUserResponse>),
-        (status = 400, response = crate::openapi::InvalidParameters),
-        (status = 401, response = crate::openapi::AccessDenied),
-        (status = 404, response = crate::openapi::RecordNotFound),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 422, response = crate::openapi::RecordInvalid),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 500, response = crate::openapi::InternalError),
-    ),
-)]
-pub async fn patch_account_user(
-    state: State<AppState>,
-    path: PathParams<(String, String)>,
-    query: RawQuery,
-    headers: HeaderMap,
-    body: Body,
-) -> Reply<AccountUserResponse> {
-    update_account_user(state, path, query, headers, body).await
 }
 
 /// Deletes a user, at once and for good; the audit log keeps the last record.

@@ -203,6 +203,21 @@ fn integer_header(description: &str) -> utoipa::openapi::Header {
         .build()
 }
 
+/// Describes PATCH on every path that has a PUT, as the same operation: the
+/// account-users routes accept both for an update.
+pub struct PatchLikePut;
+
+impl Modify for PatchLikePut {
+    fn modify(&self, document: &mut Document) {
+        for item in document.paths.paths.values_mut() {
+            let Some(put) = &item.put else { continue };
+            let mut patch = put.clone();
+            patch.operation_id = put.operation_id.as_ref().map(|id| format!("{id}_by_patch"));
+            item.patch = Some(patch);
+        }
+    }
+}
+
 struct SecuritySchemes;
 
 impl Modify for SecuritySchemes {
