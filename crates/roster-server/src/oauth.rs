@@ -30,8 +30,25 @@ pub fn router() -> Router<AppState> {
 
 /// The operations of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(issue_token, issue_token_by_get))]
+#[openapi(paths(issue_token, issue_token_by_get), modifiers(&BodyIsOptional))]
 pub struct ApiDoc;
+
+/// The POST body may be left out when the fields come in the query string.
+struct BodyIsOptional;
+
+impl utoipa::Modify for BodyIsOptional {
+    fn modify(&self, document: &mut utoipa::openapi::OpenApi) {
+        let body = document
+            .paths
+            .paths
+            .get_mut("/oauth/token")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|post| post.request_body.as_mut());
+        if let Some(body) = body {
+            body.required = Some(utoipa::openapi::Required::False);
+        }
+    }
+}
 
 /// The error answers of RFC 6749 section 5.2.
 #[derive(Debug)]
@@ -141,7 +158,7 @@ fn required(value: Option<String>, name: &str) -> Result<String, TokenError> {
     path = "/oauth/token",
     tag = "tokens",
     request_body(
-        description = "The client credentials",
+        description = "The client credentials; they may also come in the query string",
         content(
             (TokenRequest = "application/json"),
             (TokenRequest = "application/x-www-form-urlencoded"),
