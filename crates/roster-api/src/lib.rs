@@ -2,7 +2,9 @@
 //! shared by the server that answers them and the client that sends them.
 //!
 //! Serde only. Validation lives in `roster-core`; these types carry what was sent,
-//! however wrong, so that the server can say precisely what is wrong with it.
+//! however wrong, so that the server can say precisely what is wrong with it. With the
+//! `openapi` feature, which only the server turns on, they also describe themselves as
+//! JSON schemas for the server's OpenAPI document.
 
 pub mod error;
 pub mod oauth;
@@ -14,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// The `status` object every answer outside `/oauth/token` carries.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Status {
     pub code: u16,
     pub message: String,
@@ -23,6 +26,7 @@ pub struct Status {
 
 /// `{"status":{...},"response":{...}}`; errors carry no `response`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Envelope<T> {
     pub status: Status,
     #[serde(default = "none", skip_serializing_if = "Option::is_none")]
@@ -64,4 +68,5 @@ impl ErrorEnvelope {
 
 /// The empty object a successful DELETE answers with.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Empty {}

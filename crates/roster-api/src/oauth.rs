@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// The token request as sent; every field is optional so that a missing one can be
 /// answered with `invalid_request` naming it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -16,6 +17,7 @@ pub struct TokenRequest {
 
 /// A granted token. The vendor sends no `expires_in`; Roster adds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -25,6 +27,7 @@ pub struct TokenResponse {
 
 /// An error of RFC 6749 section 5.2, sent without the envelope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthError {
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,13 +4,16 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// An account user as the API shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountUser {
     pub id: i64,
     pub email: String,
     pub name: Option<String>,
     pub role: String,
     /// ISO 8601 UTC with milliseconds, e.g. `2026-12-03T18:02:46.123Z`.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated_at: String,
     /// Roster's addition: false once the user was deactivated. Absent from the vendor's
     /// answers, where every listed user is active.
@@ -22,17 +25,20 @@ fn active_by_default() -> bool {
     true
 }
 
-/// The fields a create or update may carry. Each is `None` when absent; `name` is
-/// `Some(None)` when sent as `null`, which clears it.
+/// The fields a create or update may carry; each may be left out. A `name` sent as
+/// `null` clears the name (it is `Some(None)` here, and `None` when left out).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountUserFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: Option<String>,
     #[serde(
         default,
         deserialize_with = "present_or_null",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub name: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -47,6 +53,7 @@ fn present_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Stri
 
 /// The body of a create or update: `{"utoken":"...","account_user":{...}}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountUserRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utoken: Option<String>,
@@ -55,11 +62,13 @@ pub struct AccountUserRequest {
 
 /// `{"account_user":{...}}`
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountUserResponse {
     pub account_user: AccountUser,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pagination {
     pub page: u64,
     pub per_page: u64,
@@ -68,6 +77,7 @@ pub struct Pagination {
 
 /// `{"account_users":[...],"pagination":{...}}`
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountUserList {
     pub account_users: Vec<AccountUser>,
     pub pagination: Pagination,

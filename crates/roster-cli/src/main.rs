@@ -48,6 +48,8 @@ enum Command {
     Audit(commands::audit::AuditArgs),
     Roles(commands::roles::RolesArgs),
     Login(commands::login::LoginArgs),
+    /// Print the OpenAPI 3.1 document of the HTTP API, as `GET /openapi.json` serves it.
+    Openapi,
 }
 
 #[tokio::main]
@@ -65,6 +67,10 @@ async fn main() -> ExitCode {
         Command::Audit(args) => commands::audit::run(args).await,
         Command::Roles(args) => commands::roles::run(args).await,
         Command::Login(args) => commands::login::run(args).await,
+        Command::Openapi => {
+            print!("{}", roster_server::openapi::document_json());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -22,10 +22,12 @@ use roster_core::{
     NewUser, RoleName, UserChanges, UserQuery,
 };
 use roster_store::StoreDirectory;
+use utoipa::OpenApi;
 
 use crate::{
     auth::{authorize, presented_token},
     extract::{json_body, query_map, Body, PathParams},
+    openapi::PatchLikePut,
     ApiError, AppState,
 };
 
@@ -44,6 +46,20 @@ pub fn router() -> Router<AppState> {
         );
     Router::new().merge(users.clone()).nest("/v1", users)
 }
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        list_account_users,
+        create_account_user,
+        get_account_user,
+        update_account_user,
+        delete_account_user,
+    ),
+    modifiers(&PatchLikePut)
+)]
+pub struct ApiDoc;
 
 type Reply<T> = Result<Json<Envelope<T>>, ApiError>;
 
@@ -163,6 +179,31 @@ fn read_user_request(body: &[u8]) -> (Option<String>, Result<AccountUserFields, 
     }
 }
 
+/// Lists the users of an account, a page at a time.
+///
+/// The `email` filter is exact and ignores case; a client should still check the
+/// addresses it gets back.
+#[utoipa::path(
+    get,
+    path = "/apps/{app_key}/account_users",
+    tag = "account users",
+    security(("utoken" = []), ("x_yotpo_token" = []), ("bearer" = [])),
+    params(
+        ("app_key" = String, Path, description = "The account's app key"),
+        ("page" = Option<u64>, Query, minimum = 1, description = "Page number, from 1"),
+        ("count" = Option<u64>, Query, minimum = 1, maximum = 100, description = "Users a page, 1 to 100; 10 when absent"),
+        ("email" = Option<String>, Query, description = "Only the user with this address, compared without regard to case"),
+    ),
+    responses(
+        (status = 200, description = "A page of the users of the account, by id ascending", body = Envelope<AccountUserList>),
+        (status = 400, response = crate::openapi::InvalidParameters),
+        (status = 401, response = crate::openapi::AccessDenied),
+        (status = 404, response = crate::openapi::RecordNotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 pub async fn list_account_users(
     State(state): State<AppState>,
     PathParams(app_key): PathParams<String>,
@@ -212,6 +253,26 @@ pub async fn list_account_users(
     })))
 }
 
+/// Reads one user.
+#[utoipa::path(
+    get,
+    path = "/apps/{app_key}/account_users/{id}",
+    tag = "account users",
+    security(("utoken" = []), ("x_yotpo_token" = []), ("bearer" = [])),
+    params(
+        ("app_key" = String, Path, description = "The account's app key"),
+        ("id" = i64, Path, minimum = 1, description = "The user's id"),
+    ),
+    responses(
+        (status = 200, description = "The user", body = Envelope<AccountUserResponse>),
+        (status = 400, response = crate::openapi::InvalidParameters),
+        (status = 401, response = crate::openapi::AccessDenied),
+        (status = 404, response = crate::openapi::RecordNotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 pub async fn get_account_user(
     State(state): State<AppState>,
     PathParams((app_key, raw_id)): PathParams<(String, String)>,
@@ -239,6 +300,30 @@ pub async fn get_account_user(
     })))
 }
 
+/// Creates a user; the role is `viewer` when none is given.
+///
+/// An email address already used in this account, in any case, is a 409.
+#[utoipa::path(
+    post,
+    path = "/apps/{app_key}/account_users",
+    tag = "account users",
+    security(("utoken" = []), ("x_yotpo_token" = []), ("bearer" = [])),
+    params(
+        ("app_key" = String, Path, description = "The account's app key"),
+    ),
+    request_body = AccountUserRequest,
+    responses(
+        (status = 200, description = "The user created", body = Envelope<AccountUserResponse>),
+        (status = 400, response = crate::openapi::InvalidParameters),
+        (status = 401, response = crate::openapi::AccessDenied),
+        (status = 404, response = crate::openapi::RecordNotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 422, response = crate::openapi::RecordInvalid),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 pub async fn create_account_user(
     State(state): State<AppState>,
     PathParams(app_key): PathParams<String>,
@@ -269,6 +354,32 @@ pub async fn create_account_user(
     })))
 }
 
+/// Updates a user: the fields given are merged. PATCH does the same.
+///
+/// `id`, `created_at` and `updated_at` in the body are ignored; a body with no
+/// writable field is a 400. Demoting or deactivating the last active admin is a 409.
+#[utoipa::path(
+    put,
+    path = "/apps/{app_key}/account_users/{id}",
+    tag = "account users",
+    security(("utoken" = []), ("x_yotpo_token" = []), ("bearer" = [])),
+    params(
+        ("app_key" = String, Path, description = "The account's app key"),
+        ("id" = i64, Path, minimum = 1, description = "The user's id"),
+    ),
+    request_body = AccountUserRequest,
+    responses(
+        (status = 200, description = "The user updated", body = Envelope<AccountUserResponse>),
+        (status = 400, response = crate::openapi::InvalidParameters),
+        (status = 401, response = crate::openapi::AccessDenied),
+        (status = 404, response = crate::openapi::RecordNotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 422, response = crate::openapi::RecordInvalid),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 pub async fn update_account_user(
     State(state): State<AppState>,
     PathParams((app_key, raw_id)): PathParams<(String, String)>,
@@ -311,6 +422,29 @@ pub async fn update_account_user(
     })))
 }
 
+/// Deletes a user, at once and for good; the audit log keeps the last record.
+///
+/// Deleting the last active admin is a 409.
+#[utoipa::path(
+    delete,
+    path = "/apps/{app_key}/account_users/{id}",
+    tag = "account users",
+    security(("utoken" = []), ("x_yotpo_token" = []), ("bearer" = [])),
+    params(
+        ("app_key" = String, Path, description = "The account's app key"),
+        ("id" = i64, Path, minimum = 1, description = "The user's id"),
+    ),
+    responses(
+        (status = 200, description = "The user is deleted", body = Envelope<Empty>),
+        (status = 400, response = crate::openapi::InvalidParameters),
+        (status = 401, response = crate::openapi::AccessDenied),
+        (status = 404, response = crate::openapi::RecordNotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 pub async fn delete_account_user(
     State(state): State<AppState>,
     PathParams((app_key, raw_id)): PathParams<(String, String)>,
@@ -373,6 +507,34 @@ mod tests {
                 matches!(parse_id(raw), Err(ApiError::UserNotFound(_))),
                 "{raw}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_requests_never_panics_on_arbitrary_input(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+            raw in ".{0,64}",
+        ) {
+            let _ = read_user_request(&body);
+            let _ = body_token(&body);
+            let _ = parse_id(&raw);
+            let _ = page_param(&query(&[("count", raw.as_str())]), "count", 10, Some(100));
+            let _ = parse_email(&raw);
+            let _ = parse_name(Some(&raw));
+        }
+
+        #[test]
+        fn a_well_formed_body_with_any_field_values_is_read_without_panic(
+            email in proptest::option::of(".{0,80}"),
+            name in proptest::option::of(".{0,300}"),
+            role in proptest::option::of("[a-z_]{0,40}"),
+        ) {
+            let body = serde_json::json!({
+                "account_user": {"email": email, "name": name, "role": role}
+            });
+            let (_, fields) = read_user_request(body.to_string().as_bytes());
+            proptest::prop_assert!(fields.is_ok());
         }
     }
 }

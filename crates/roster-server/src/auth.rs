@@ -93,4 +93,20 @@ mod tests {
             Some("b")
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn finding_the_token_never_panics_on_arbitrary_headers(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256),
+            query in proptest::option::of(".{0,64}"),
+            body in proptest::option::of(".{0,64}"),
+        ) {
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = axum::http::HeaderValue::from_bytes(&bytes) {
+                headers.insert("x-yotpo-token", value.clone());
+                headers.insert(header::AUTHORIZATION, value);
+            }
+            let _ = presented_token(query.as_deref(), body.as_deref(), &headers);
+        }
+    }
 }

@@ -23,6 +23,11 @@ pub enum ApiError {
     Conflict(String),
     PayloadTooLarge,
     RecordInvalid(String),
+    /// A rate limit was reached; the headers of [`crate::limit::Decision`] go with it.
+    TooManyRequests {
+        per_minute: u32,
+        retry_after_secs: u64,
+    },
     /// The cause goes to the log; the caller learns only that it was not their fault.
     Internal(String),
 }
@@ -40,6 +45,7 @@ impl ApiError {
             ApiError::Conflict(_) => ErrorType::Conflict,
             ApiError::PayloadTooLarge => ErrorType::PayloadTooLarge,
             ApiError::RecordInvalid(_) => ErrorType::RecordInvalid,
+            ApiError::TooManyRequests { .. } => ErrorType::TooManyRequests,
             ApiError::Internal(_) => ErrorType::InternalError,
         }
     }
@@ -67,6 +73,13 @@ impl ApiError {
             ApiError::PayloadTooLarge => format!(
                 "Request body is larger than the limit of {} bytes",
                 crate::BODY_LIMIT_BYTES
+            ),
+            ApiError::TooManyRequests {
+                per_minute,
+                retry_after_secs,
+            } => format!(
+                "Too many requests for this app_key: at most {per_minute} a minute; \
+                 retry in {retry_after_secs} seconds"
             ),
             ApiError::Internal(_) => {
                 "Something went wrong on our side; the request may be retried".to_owned()

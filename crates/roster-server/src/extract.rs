@@ -32,17 +32,23 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     }
 }
 
-/// Path parameters; a path that cannot be decoded (such as invalid UTF-8 in an id)
-/// names no resource and gets the 404 envelope.
+/// The parameters of the matched path, with a path that cannot be decoded (a
+/// percent-encoded byte that is not UTF-8) answered as 400 in the envelope.
 pub struct PathParams<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
+impl<T, S> FromRequestParts<S> for PathParams<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<PathParams<T>, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(params)) => Ok(PathParams(params)),
-            Err(_) => Err(ApiError::RouteNotFound),
+            Err(_) => Err(ApiError::InvalidParameters(
+                "The path could not be read; percent-encode its segments as UTF-8".to_owned(),
+            )),
         }
     }
 }
@@ -178,5 +184,24 @@ mod tests {
     #[test]
     fn trailing_garbage_is_refused() {
         assert!(json_body::<serde_json::Value>(b"{} x").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_arbitrary_bytes_never_panics(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+            text in ".{0,256}",
+        ) {
+            let _ = json_body::<serde_json::Value>(&bytes);
+            let _ = json_body::<Outer>(&bytes);
+            let _ = json_body::<roster_api::users::AccountUserRequest>(text.as_bytes());
+            let _ = query_map(Some(&text));
+            let _ = query_map(Some(&String::from_utf8_lossy(&bytes)));
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = axum::http::HeaderValue::from_bytes(&bytes) {
+                headers.insert(header::CONTENT_TYPE, value);
+            }
+            let _ = is_form(&headers);
+        }
     }
 }

@@ -10,19 +10,26 @@
 
 pub mod account_users;
 mod auth;
+mod docs;
 pub mod error;
 mod extract;
+pub mod limit;
+pub mod metrics;
 pub mod oauth;
 mod observe;
+pub mod openapi;
 pub mod scim;
 
 use std::{
     future::{Future, IntoFuture},
+    net::SocketAddr,
     sync::Arc,
     time::Duration,
 };
 
-use axum::{extract::DefaultBodyLimit, routing::get, Router};
+use axum::{extract::DefaultBodyLimit, middleware, routing::get, Router};
+use limit::{Limits, PerMinute};
+use metrics::Metrics;
 use roster_store::Store;
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -37,6 +44,14 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 pub struct ServerConfig {
     /// How long an issued access token stays valid.
     pub token_ttl: Duration,
+    /// Account-users requests a minute for each `app_key`, over all nodes; 0 for no
+    /// limit.
+    pub rate_limit: u32,
+    /// `/oauth/token` requests a minute for each client_id and for each source
+    /// address, over all nodes; 0 for no limit.
+    pub token_rate_limit: u32,
+    /// How many servers share the load; each enforces its share of the limits.
+    pub nodes: u32,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +59,11 @@ impl Default for ServerConfig {
         ServerConfig {
             // The vendor documents two weeks.
             token_ttl: Duration::from_secs(14 * 24 * 60 * 60),
+            // The figure seen on the vendor's gateway.
+            rate_limit: 5000,
+            // A client that needs more than one token a second is broken or guessing.
+            token_rate_limit: 60,
+            nodes: 1,
         }
     }
 }
@@ -53,13 +73,21 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
+    pub limits: Arc<Limits>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: ServerConfig) -> AppState {
+        let limits = Limits::new(
+            PerMinute::share(config.rate_limit, config.nodes),
+            PerMinute::share(config.token_rate_limit, config.nodes),
+        );
         AppState {
             store,
             config: Arc::new(config),
+            limits: Arc::new(limits),
+            metrics: Arc::new(Metrics::new()),
         }
     }
 }
@@ -68,19 +96,36 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(oauth::router())
-        .merge(account_users::router())
+        .merge(
+            account_users::router().route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                limit::limit_by_app_key,
+            )),
+        )
         .merge(scim::router())
-        .route("/healthz", get(healthz));
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::get_metrics))
+        .route("/openapi.json", get(openapi::get_openapi))
+        .route("/docs", get(docs::get_docs));
 
+    let metrics = state.metrics.clone();
     observe::layer(
         api.fallback(error::route_not_found)
             .method_not_allowed_fallback(error::method_not_allowed)
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
             .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
             .with_state(state),
+        metrics,
     )
 }
 
+/// Answers once the server accepts requests.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    responses((status = 200, description = "`ok`", body = String, content_type = "text/plain")),
+)]
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -105,7 +150,9 @@ pub async fn serve(
         shutdown.await;
         let _ = started_tx.send(());
     };
-    let server = axum::serve(listener, router(state))
+    // The peer address keys the rate limit of /oauth/token.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .into_future();
     let grace_over = async move {

@@ -1,22 +1,53 @@
 //! `/oauth/token`: client credentials exchanged for an access token (RFC 6749 section
 //! 4.4). Answers are bare JSON, not the envelope, as the vendor's are.
+//!
+//! Requests are rate limited per source address and per client_id, to slow down the
+//! guessing of secrets. A limited request gets 429 in the same RFC 6749 shape as every
+//! other answer here, with the error code `slow_down` (registered by RFC 8628 section
+//! 3.5 for a client that asks too often), `Retry-After` and the `RateLimit-*` headers.
+
+use std::net::SocketAddr;
 
 use axum::{
-    extract::{RawQuery, State},
+    extract::{ConnectInfo, RawQuery, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
-    Json, Router,
+    Extension, Json, Router,
 };
 use roster_api::oauth::{OAuthError, TokenRequest, TokenResponse, GRANT_TYPE};
 
 use crate::{
     extract::{is_form, Body},
+    limit::Decision,
+    metrics::Limiter,
     AppState,
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/oauth/token", get(issue_token).post(issue_token))
+    Router::new().route("/oauth/token", get(issue_token_by_get).post(issue_token))
+}
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(issue_token, issue_token_by_get), modifiers(&BodyIsOptional))]
+pub struct ApiDoc;
+
+/// The POST body may be left out when the fields come in the query string.
+struct BodyIsOptional;
+
+impl utoipa::Modify for BodyIsOptional {
+    fn modify(&self, document: &mut utoipa::openapi::OpenApi) {
+        let body = document
+            .paths
+            .paths
+            .get_mut("/oauth/token")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|post| post.request_body.as_mut());
+        if let Some(body) = body {
+            body.required = Some(utoipa::openapi::Required::False);
+        }
+    }
 }
 
 /// The error answers of RFC 6749 section 5.2.
@@ -25,6 +56,7 @@ enum TokenError {
     InvalidRequest(String),
     UnsupportedGrantType,
     InvalidClient,
+    SlowDown { retry_after_secs: u64 },
     Internal(String),
 }
 
@@ -41,6 +73,14 @@ impl IntoResponse for TokenError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 "Client authentication failed: unknown client_id or wrong client_secret".to_owned(),
+            ),
+            TokenError::SlowDown { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "slow_down",
+                format!(
+                    "Too many token requests from this client or address; \
+                     retry in {retry_after_secs} seconds"
+                ),
             ),
             TokenError::Internal(cause) => {
                 tracing::error!(%cause, "token request failed");
@@ -133,20 +173,121 @@ fn required(value: Option<String>, name: &str) -> Result<String, TokenError> {
     }
 }
 
+/// Exchanges client credentials for an access token.
+///
+/// `client_id` is the account's app key and `client_secret` its secret. The fields may
+/// come as JSON or as a form, and also in the query string; the body wins. Errors are
+/// those of RFC 6749 section 5.2, without the envelope; an unknown client_id and a
+/// wrong secret get the same 401.
+#[utoipa::path(
+    post,
+    path = "/oauth/token",
+    tag = "tokens",
+    request_body(
+        description = "The client credentials; they may also come in the query string",
+        content(
+            (TokenRequest = "application/json"),
+            (TokenRequest = "application/x-www-form-urlencoded"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "A token, good for `expires_in` seconds", body = TokenResponse),
+        (status = 400, description = "`invalid_request`: a field is missing or the body is unreadable; \
+            `unsupported_grant_type`: grant_type is not client_credentials", body = OAuthError),
+        (status = 401, description = "`invalid_client`: unknown client_id or wrong secret", body = OAuthError),
+        (status = 429, description = "`slow_down`: too many token requests from this client_id or \
+            address; wait Retry-After seconds", body = OAuthError,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "`server_error`", body = OAuthError),
+    ),
+)]
 async fn issue_token(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<Body, crate::ApiError>,
+) -> Response {
+    let address = peer.map(|Extension(ConnectInfo(peer))| peer.ip().to_string());
+    let mut limit = address.and_then(|address| state.limits.token_address.check(&address));
+
+    let result = match limit {
+        Some(decision) if !decision.allowed => {
+            state.metrics.rate_limited(Limiter::TokenAddress);
+            Err(TokenError::SlowDown {
+                retry_after_secs: decision.retry_after_secs,
+            })
+        }
+        _ => grant(&state, query.as_deref(), &headers, body, &mut limit).await,
+    };
+
+    let mut response = result.into_response();
+    if let Some(decision) = limit {
+        decision.write_headers(response.headers_mut());
+    }
+    response
+}
+
+/// Exchanges client credentials, sent in the query string, for an access token.
+///
+/// Some public clients send a GET, with the fields in the query string or in a JSON
+/// body; the answers are those of the POST.
+#[utoipa::path(
+    get,
+    path = "/oauth/token",
+    tag = "tokens",
+    params(
+        ("client_id" = Option<String>, Query, description = "The account's app key"),
+        ("client_secret" = Option<String>, Query, description = "The account's secret"),
+        ("grant_type" = Option<String>, Query, description = "Must be client_credentials"),
+    ),
+    responses(
+        (status = 200, description = "A token, good for `expires_in` seconds", body = TokenResponse),
+        (status = 400, description = "`invalid_request` or `unsupported_grant_type`", body = OAuthError),
+        (status = 401, description = "`invalid_client`: unknown client_id or wrong secret", body = OAuthError),
+        (status = 429, description = "`slow_down`: too many token requests; wait Retry-After seconds",
+            body = OAuthError, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "`server_error`", body = OAuthError),
+    ),
+)]
+async fn issue_token_by_get(
+    state: State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    query: RawQuery,
+    headers: HeaderMap,
+    body: Result<Body, crate::ApiError>,
+) -> Response {
+    issue_token(state, peer, query, headers, body).await
+}
+
+/// Checks the request and the client's credentials, and issues a token. `limit` ends
+/// up as the stricter of the address's and the client's rate-limit decisions.
+async fn grant(
+    state: &AppState,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Result<Body, crate::ApiError>,
+    limit: &mut Option<Decision>,
 ) -> Result<Response, TokenError> {
     let body = body.map_err(|e| TokenError::InvalidRequest(e.message()))?;
-    let request = read_request(query.as_deref(), &headers, &body.0)?;
+    let request = read_request(query, headers, &body.0)?;
 
     let grant_type = required(request.grant_type, "grant_type")?;
     let client_id = required(request.client_id, "client_id")?;
     let client_secret = required(request.client_secret, "client_secret")?;
     if grant_type != GRANT_TYPE {
         return Err(TokenError::UnsupportedGrantType);
+    }
+
+    if let Some(client) = state.limits.token_client.check(&client_id) {
+        let stricter = limit.map_or(client, |address| address.stricter(client));
+        *limit = Some(stricter);
+        if !client.allowed {
+            state.metrics.rate_limited(Limiter::TokenClient);
+            return Err(TokenError::SlowDown {
+                retry_after_secs: client.retry_after_secs,
+            });
+        }
     }
 
     let account_id = state
@@ -161,6 +302,7 @@ async fn issue_token(
         .issue_token(account_id, ttl)
         .await
         .map_err(|e| TokenError::Internal(e.to_string()))?;
+    state.metrics.token_issued();
     tracing::debug!(account_id, "token issued");
 
     let body = TokenResponse {
@@ -214,5 +356,23 @@ mod tests {
     fn broken_json_is_an_invalid_request() {
         let result = read_request(None, &HeaderMap::new(), b"{\"client_id\":");
         assert!(matches!(result, Err(TokenError::InvalidRequest(_))));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_a_token_request_never_panics_on_arbitrary_bytes(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+            query in proptest::option::of(".{0,128}"),
+            form in proptest::bool::ANY,
+        ) {
+            let mut headers = HeaderMap::new();
+            if form {
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded".parse().unwrap(),
+                );
+            }
+            let _ = read_request(query.as_deref(), &headers, &body);
+        }
     }
 }

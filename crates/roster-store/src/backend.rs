@@ -60,8 +60,21 @@ pub struct UserWriteContext {
     pub actor: Actor,
 }
 
+/// The connection pool of a backend, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolState {
+    /// Connections open, in use or idle.
+    pub connections: u32,
+    pub idle: u32,
+}
+
 #[async_trait]
 pub trait Backend: Send + Sync {
+    /// The state of the connection pool; all zero for a backend that does not say.
+    fn pool_state(&self) -> PoolState {
+        PoolState::default()
+    }
+
     /// Creates an account holding the default role catalogue.
     async fn insert_account(
         &self,

@@ -20,7 +20,7 @@ use roster_core::{
     UserQuery,
 };
 
-pub use backend::{Backend, UserWriteContext};
+pub use backend::{Backend, PoolState, UserWriteContext};
 
 /// An account as operators see it. Secrets are never part of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,6 +134,11 @@ impl Store {
 
     pub fn backend(&self) -> &dyn Backend {
         self.backend.as_ref()
+    }
+
+    /// The state of the database connection pool, for metrics.
+    pub fn pool_state(&self) -> PoolState {
+        self.backend.pool_state()
     }
 
     /// The users of one account, with `actor` recorded on every change.

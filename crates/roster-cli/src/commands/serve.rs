@@ -1,6 +1,6 @@
 //! `roster serve`: the account-users API on a socket.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use anyhow::Context;
 use roster_server::{AppState, ServerConfig};
@@ -32,6 +32,22 @@ pub struct ServeArgs {
     #[arg(long, env = "ROSTER_TOKEN_TTL", default_value_t = 14 * 24 * 60 * 60,
           value_parser = clap::value_parser!(u64).range(1..=10 * 365 * 24 * 60 * 60))]
     pub token_ttl: u64,
+
+    /// Account-users requests a minute allowed for each app_key, over all nodes; 0 turns
+    /// the limit off.
+    #[arg(long, env = "ROSTER_RATE_LIMIT", default_value_t = 5000)]
+    pub rate_limit: u32,
+
+    /// /oauth/token requests a minute allowed for each client_id and for each source
+    /// address, over all nodes; 0 turns the limit off.
+    #[arg(long, env = "ROSTER_TOKEN_RATE_LIMIT", default_value_t = 60)]
+    pub token_rate_limit: u32,
+
+    /// How many servers share the load behind a balancer; each enforces 1/N of the
+    /// rate limits, so that together they allow about the configured figure.
+    #[arg(long, env = "ROSTER_NODES", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub nodes: u32,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -39,6 +55,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     bootstrap(&store).await?;
     let shutdown = shutdown_signal()?;
 
+    let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -48,6 +65,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let config = ServerConfig {
         token_ttl: Duration::from_secs(args.token_ttl),
+        rate_limit: args.rate_limit,
+        token_rate_limit: args.token_rate_limit,
+        nodes: args.nodes,
     };
     roster_server::serve(listener, AppState::new(store, config), shutdown).await?;
     tracing::info!("stopped");
@@ -93,18 +113,25 @@ async fn bootstrap(store: &Store) -> anyhow::Result<()> {
 
 /// Completes on SIGINT or SIGTERM; the server then drains in-flight requests.
 ///
-/// The handlers are installed here, before the server says it is listening, so that a
-/// signal sent as soon as it is up is not lost to the default action.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{signal, SignalKind};
-
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+/// The handlers are installed when this is called, not when the future is first
+/// polled, so that a signal sent as soon as the server says it listens is not lost.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    #[cfg(unix)]
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+            signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+        )
+    };
     Ok(async move {
+        #[cfg(unix)]
         tokio::select! {
             _ = interrupt.recv() => {},
             _ = terminate.recv() => {},
         }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down: finishing in-flight requests");
     })
 }

@@ -119,6 +119,14 @@ fn account_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
 
 #[async_trait]
 impl Backend for SqliteBackend {
+    fn pool_state(&self) -> crate::PoolState {
+        let state = self.pool.state();
+        crate::PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+        }
+    }
+
     async fn insert_account(
         &self,
         app_key: &str,
