@@ -55,7 +55,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     bootstrap(&store).await?;
     let shutdown = shutdown_signal()?;
 
-    let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
