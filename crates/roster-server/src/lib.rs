@@ -53,11 +53,14 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
+    /// Where SCIM requests find their directory: the store's accounts, by SCIM token.
+    pub scim: scim::ScimState,
 }
 
 impl AppState {
     pub fn new(store: Store, config: ServerConfig) -> AppState {
         AppState {
+            scim: scim::ScimState::new(scim::StoreDirectories(store.clone())),
             store,
             config: Arc::new(config),
         }
@@ -69,15 +72,28 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(oauth::router())
         .merge(account_users::router())
-        .merge(scim::router())
+        .merge(scim::router().with_state(state.scim.clone()))
         .route("/healthz", get(healthz));
 
+    finish(api.with_state(state))
+}
+
+/// `roster bridge`: only `/scim/v2` (over whatever directory `scim` provides) and
+/// `/healthz`, with the same logging, limits and error answers as the full service.
+pub fn bridge_router(scim: scim::ScimState) -> Router {
+    let api = Router::new()
+        .merge(scim::router().with_state(scim))
+        .route("/healthz", get(healthz));
+    finish(api)
+}
+
+/// The layers every surface shares.
+fn finish(api: Router) -> Router {
     observe::layer(
         api.fallback(error::route_not_found)
             .method_not_allowed_fallback(error::method_not_allowed)
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-            .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
-            .with_state(state),
+            .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT)),
     )
 }
 
@@ -100,12 +116,21 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_router(listener, router(state), shutdown).await
+}
+
+/// [`serve`] for any router, such as [`bridge_router`]'s.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown.await;
         let _ = started_tx.send(());
     };
-    let server = axum::serve(listener, router(state))
+    let server = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .into_future();
     let grace_over = async move {
