@@ -95,7 +95,7 @@ async fn bootstrap(store: &Store) -> anyhow::Result<()> {
 ///
 /// The handlers are installed here, before the server says it is listening, so that a
 /// signal sent as soon as it is up is not lost to the default action.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+pub(super) fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
 
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;

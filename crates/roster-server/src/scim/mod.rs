@@ -120,6 +120,11 @@ async fn method_not_allowed() -> ScimError {
 pub trait DirectoryProvider: Send + Sync {
     /// The directory `token` opens, or `None` when it opens none (a 401).
     async fn directory(&self, token: &str) -> Result<Option<Arc<dyn Directory>>, ScimError>;
+
+    /// The 401 for a missing or refused token, saying where tokens come from.
+    fn unauthorized(&self) -> ScimError {
+        ScimError::unauthorized()
+    }
 }
 
 /// What the SCIM router needs: where its directories come from.
@@ -178,6 +183,15 @@ impl DirectoryProvider for BridgeDirectory {
         let matches = secret::digests_match(&secret::digest(token), &self.token_digest);
         Ok(matches.then(|| self.directory.clone()))
     }
+
+    fn unauthorized(&self) -> ScimError {
+        ScimError::new(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "Send the bridge token as \"Authorization: Bearer <token>\"; it is the \
+             ROSTER_BRIDGE_TOKEN the bridge was started with",
+        )
+    }
 }
 
 /// What every resource request starts with: the directory its bearer token opens, and
@@ -192,12 +206,12 @@ impl FromRequestParts<ScimState> for Scim {
     type Rejection = ScimError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ScimState) -> Result<Scim, ScimError> {
-        let token = bearer_token(&parts.headers).ok_or_else(ScimError::unauthorized)?;
-        let directory = state
-            .provider
+        let provider = &state.provider;
+        let token = bearer_token(&parts.headers).ok_or_else(|| provider.unauthorized())?;
+        let directory = provider
             .directory(token)
             .await?
-            .ok_or_else(ScimError::unauthorized)?;
+            .ok_or_else(|| provider.unauthorized())?;
         Ok(Scim {
             directory,
             base: base_url(&parts.headers),
