@@ -99,6 +99,17 @@ fn upstream_users(upstream: &TestServer) -> Vec<Value> {
         .clone()
 }
 
+/// A SCIM PATCH of one user with these operations.
+fn patch_user(bridge: &Bridge, id: &str, operations: Value) -> (u16, Value) {
+    let body = json!({"schemas": [PATCH], "Operations": operations});
+    scim(
+        bridge,
+        reqwest::Method::PATCH,
+        &format!("/Users/{id}"),
+        Some(body),
+    )
+}
+
 fn upstream_user(upstream: &TestServer, email: &str) -> Option<Value> {
     upstream_users(upstream).into_iter().find(|u| {
         u["email"]
@@ -172,30 +183,16 @@ fn scim_through_the_bridge_changes_the_upstream_account_users() {
     assert_eq!(by_name["totalResults"], 1, "{by_name}");
 
     // Patch as Entra ID sends it: the upstream user changes.
-    let (status, patched) = scim(
-        &bridge,
-        reqwest::Method::PATCH,
-        &format!("/Users/{id}"),
-        Some(json!({
-            "schemas": [PATCH],
-            "Operations": [{"op": "Replace", "path": "displayName", "value": "Ana S."}],
-        })),
-    );
+    let replace_name = json!([{"op": "Replace", "path": "displayName", "value": "Ana S."}]);
+    let (status, patched) = patch_user(&bridge, &id, replace_name);
     assert_eq!(status, 200, "{patched}");
     assert_eq!(patched["displayName"], "Ana S.");
     let held = upstream_user(&upstream, "ana@example.com").unwrap();
     assert_eq!(held["name"], "Ana S.");
 
     // Deactivate: the vendor has no inactive state, so the user is deleted upstream.
-    let (status, deactivated) = scim(
-        &bridge,
-        reqwest::Method::PATCH,
-        &format!("/Users/{id}"),
-        Some(json!({
-            "schemas": [PATCH],
-            "Operations": [{"op": "replace", "value": {"active": "False"}}],
-        })),
-    );
+    let deactivate = json!([{"op": "replace", "value": {"active": "False"}}]);
+    let (status, deactivated) = patch_user(&bridge, &id, deactivate);
     assert_eq!(status, 200, "{deactivated}");
     assert_eq!(deactivated["active"], false);
     assert_eq!(upstream_user(&upstream, "ana@example.com"), None);
@@ -205,20 +202,11 @@ fn scim_through_the_bridge_changes_the_upstream_account_users() {
     // Delete: a fresh user, deleted through the bridge, is gone upstream.
     let again = create_ana(&bridge);
     let again_id = again["id"].as_str().unwrap();
-    let (status, _) = scim(
-        &bridge,
-        reqwest::Method::DELETE,
-        &format!("/Users/{again_id}"),
-        None,
-    );
+    let path = format!("/Users/{again_id}");
+    let (status, _) = scim(&bridge, reqwest::Method::DELETE, &path, None);
     assert_eq!(status, 204);
     assert_eq!(upstream_user(&upstream, "ana@example.com"), None);
-    let (status, _) = scim(
-        &bridge,
-        reqwest::Method::DELETE,
-        &format!("/Users/{again_id}"),
-        None,
-    );
+    let (status, _) = scim(&bridge, reqwest::Method::DELETE, &path, None);
     assert_eq!(status, 404);
 }
 
@@ -229,15 +217,8 @@ fn with_deactivate_keep_a_deactivated_user_stays_upstream() {
 
     let created = create_ana(&bridge);
     let id = created["id"].as_str().unwrap();
-    let (status, body) = scim(
-        &bridge,
-        reqwest::Method::PATCH,
-        &format!("/Users/{id}"),
-        Some(json!({
-            "schemas": [PATCH],
-            "Operations": [{"op": "replace", "path": "active", "value": false}],
-        })),
-    );
+    let deactivate = json!([{"op": "replace", "path": "active", "value": false}]);
+    let (status, body) = patch_user(&bridge, id, deactivate);
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["active"], true,

@@ -14,9 +14,12 @@ use anyhow::Context;
 use roster_client::{Client, ClientConfig, Deactivation, RemoteDirectory};
 use roster_core::RoleName;
 use roster_server::scim::{BridgeDirectory, ScimState};
-use tokio::net::TcpListener;
 
-use super::{exit, serve::shutdown_signal, Exit};
+use super::{
+    exit,
+    serve::{bind, shutdown_signal},
+    Exit,
+};
 
 /// The shortest bridge token accepted: it is the only thing between the internet and
 /// the upstream account.
@@ -149,12 +152,8 @@ pub async fn run(args: BridgeArgs) -> anyhow::Result<()> {
     ));
 
     let shutdown = shutdown_signal()?;
-    let listener = TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let address = listener.local_addr()?;
-    eprintln!("roster listening on http://{address}");
-    tracing::info!(%address, ?deactivation, "bridge listening");
+    let listener = bind(&args.listen).await?;
+    tracing::info!(?deactivation, "serving SCIM in front of the upstream");
 
     roster_server::serve_router(listener, roster_server::bridge_router(scim), shutdown).await?;
     tracing::info!("stopped");

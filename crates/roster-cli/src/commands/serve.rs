@@ -39,12 +39,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     bootstrap(&store).await?;
     let shutdown = shutdown_signal()?;
 
-    let listener = TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let address = listener.local_addr()?;
-    eprintln!("roster listening on http://{address}");
-    tracing::info!(%address, "listening");
+    let listener = bind(&args.listen).await?;
 
     let config = ServerConfig {
         token_ttl: Duration::from_secs(args.token_ttl),
@@ -52,6 +47,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     roster_server::serve(listener, AppState::new(store, config), shutdown).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds the listener and says where, before serving: tests and scripts wait for the
+/// "roster listening on" line on stderr.
+pub(super) async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    eprintln!("roster listening on http://{address}");
+    tracing::info!(%address, "listening");
+    Ok(listener)
 }
 
 /// Makes sure the account of the bootstrap variables exists, or on an empty database
