@@ -36,6 +36,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Serve(commands::serve::ServeArgs),
+    Bridge(commands::bridge::BridgeArgs),
     /// Create the database if needed and bring its schema up to date, then exit.
     Migrate(commands::DatabaseArgs),
     /// Operator commands on the database directly: accounts, secrets, tokens, roles.
@@ -59,6 +60,7 @@ async fn main() -> ExitCode {
 
     let result = match cli.command {
         Command::Serve(args) => commands::serve::run(args).await,
+        Command::Bridge(args) => commands::bridge::run(args).await,
         Command::Migrate(args) => commands::migrate(args).await,
         Command::Accounts(command) => commands::accounts::run(command).await,
         Command::Users(args) => commands::users::run(args).await,

@@ -69,17 +69,25 @@
 //! # }
 //! ```
 //!
-//! This crate depends on `roster-api` for the wire types and on no other Roster crate.
+//! [`RemoteDirectory`] implements `roster_core::Directory` over these calls, which is how
+//! `roster bridge` serves SCIM in front of an upstream that has none; its module docs say
+//! what the upstream cannot hold (inactive users, `externalId`) and what is done instead.
+//!
+//! This crate depends on `roster-api` for the wire types and on `roster-core` for the
+//! `Directory` trait and the SCIM filter tree, and on no other Roster crate.
 
 mod client;
 mod config;
+mod directory;
 mod error;
+pub mod filter_eval;
 mod list;
 mod retry;
 mod token;
 
 pub use client::{Client, ClientStats};
 pub use config::{ClientConfig, TokenPlacement};
+pub use directory::{Deactivation, RemoteDirectory, ROLE_COUNTS_MAX_AGE};
 pub use error::{ApiError, Error};
 pub use list::{ListProgress, ListSummary, Listing, Progress, UserStream};
 pub use roster_api::{

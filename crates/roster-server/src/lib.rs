@@ -75,6 +75,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,
+    /// Where SCIM requests find their directory: the store's accounts, by SCIM token.
+    pub scim: scim::ScimState,
 }
 
 impl AppState {
@@ -84,6 +86,7 @@ impl AppState {
             PerMinute::share(config.token_rate_limit, config.nodes),
         );
         AppState {
+            scim: scim::ScimState::new(scim::StoreDirectories(store.clone())),
             store,
             config: Arc::new(config),
             limits: Arc::new(limits),
@@ -102,19 +105,32 @@ pub fn router(state: AppState) -> Router {
                 limit::limit_by_app_key,
             )),
         )
-        .merge(scim::router())
+        .merge(scim::router().with_state(state.scim.clone()))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::get_metrics))
         .route("/openapi.json", get(openapi::get_openapi))
         .route("/docs", get(docs::get_docs));
 
     let metrics = state.metrics.clone();
+    finish(api.with_state(state), metrics)
+}
+
+/// `roster bridge`: only `/scim/v2` (over whatever directory `scim` provides) and
+/// `/healthz`, with the same logging and error answers as the full service.
+pub fn bridge_router(scim: scim::ScimState) -> Router {
+    let api = Router::new()
+        .merge(scim::router().with_state(scim))
+        .route("/healthz", get(healthz));
+    finish(api, Arc::new(Metrics::new()))
+}
+
+/// The layers every surface shares.
+fn finish(api: Router, metrics: Arc<Metrics>) -> Router {
     observe::layer(
         api.fallback(error::route_not_found)
             .method_not_allowed_fallback(error::method_not_allowed)
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-            .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
-            .with_state(state),
+            .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT)),
         metrics,
     )
 }
@@ -145,13 +161,22 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_router(listener, router(state), shutdown).await
+}
+
+/// [`serve`] for any router, such as [`bridge_router`]'s.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown.await;
         let _ = started_tx.send(());
     };
     // The peer address keys the rate limit of /oauth/token.
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .into_future();

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bridge;
 mod confirm;
 pub mod deprovision;
 pub mod login;

@@ -55,12 +55,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     bootstrap(&store).await?;
     let shutdown = shutdown_signal()?;
 
-    let listener = TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let address = listener.local_addr()?;
-    eprintln!("roster listening on http://{address}");
-    tracing::info!(%address, "listening");
+    let listener = bind(&args.listen).await?;
 
     let config = ServerConfig {
         token_ttl: Duration::from_secs(args.token_ttl),
@@ -71,6 +66,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     roster_server::serve(listener, AppState::new(store, config), shutdown).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds the listener and says where, before serving: tests and scripts wait for the
+/// "roster listening on" line on stderr.
+pub(super) async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    eprintln!("roster listening on http://{address}");
+    tracing::info!(%address, "listening");
+    Ok(listener)
 }
 
 /// Makes sure the account of the bootstrap variables exists, or on an empty database
@@ -114,7 +121,7 @@ async fn bootstrap(store: &Store) -> anyhow::Result<()> {
 ///
 /// The handlers are installed when this is called, not when the future is first
 /// polled, so that a signal sent as soon as the server says it listens is not lost.
-fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+pub(super) fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
     let (mut interrupt, mut terminate) = {
         use tokio::signal::unix::{signal, SignalKind};

@@ -14,6 +14,11 @@
 //!
 //! Requests are read whether they say `application/scim+json`, `application/json` or
 //! nothing at all; every answer says `application/scim+json`.
+//!
+//! Which directory a request works on is up to a [`DirectoryProvider`] in the
+//! [`ScimState`]: [`StoreDirectories`] opens the account of a SCIM token made by `roster
+//! accounts scim-token` (what `roster serve` uses), and [`BridgeDirectory`] opens one
+//! directory kept elsewhere, behind one bridge token (what `roster bridge` uses).
 
 mod discovery;
 mod error;
@@ -22,6 +27,7 @@ mod patch;
 mod resource;
 mod users;
 
+use async_trait::async_trait;
 use axum::{
     body::Bytes,
     extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request},
@@ -31,10 +37,9 @@ use axum::{
     Router,
 };
 use roster_core::{Actor, Directory};
+use roster_store::{secret, Store};
 use serde_json::Value;
 use std::sync::Arc;
-
-use crate::AppState;
 
 pub use error::ScimError;
 
@@ -46,8 +51,8 @@ pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 pub const SCIM_BODY_LIMIT_BYTES: usize = 1024 * 1024;
 
 /// The SCIM service provider, mounted at `/scim/v2`.
-pub fn router() -> Router<AppState> {
-    let only = |method_router: axum::routing::MethodRouter<AppState>| {
+pub fn router() -> Router<ScimState> {
+    let only = |method_router: axum::routing::MethodRouter<ScimState>| {
         method_router.fallback(method_not_allowed)
     };
     let scim = Router::new()
@@ -110,28 +115,105 @@ async fn method_not_allowed() -> ScimError {
     )
 }
 
-/// What every resource request starts with: the account the bearer token belongs to,
-/// as a directory, and the base URL that `meta.location` and `$ref` values start with.
+/// Finds the directory a SCIM request works on, from its bearer token.
+#[async_trait]
+pub trait DirectoryProvider: Send + Sync {
+    /// The directory `token` opens, or `None` when it opens none (a 401).
+    async fn directory(&self, token: &str) -> Result<Option<Arc<dyn Directory>>, ScimError>;
+
+    /// The 401 for a missing or refused token, saying where tokens come from.
+    fn unauthorized(&self) -> ScimError {
+        ScimError::unauthorized()
+    }
+}
+
+/// What the SCIM router needs: where its directories come from.
+#[derive(Clone)]
+pub struct ScimState {
+    pub provider: Arc<dyn DirectoryProvider>,
+}
+
+impl ScimState {
+    pub fn new(provider: impl DirectoryProvider + 'static) -> ScimState {
+        ScimState {
+            provider: Arc::new(provider),
+        }
+    }
+}
+
+/// The store's accounts: a SCIM token opens the account it was made for.
+pub struct StoreDirectories(pub Store);
+
+#[async_trait]
+impl DirectoryProvider for StoreDirectories {
+    async fn directory(&self, token: &str) -> Result<Option<Arc<dyn Directory>>, ScimError> {
+        let account = self
+            .0
+            .scim_account(token)
+            .await
+            .map_err(ScimError::internal)?;
+        Ok(account.map(|account| {
+            let actor = Actor(format!("scim:{}", account.app_key));
+            Arc::new(self.0.directory(account.id, actor)) as Arc<dyn Directory>
+        }))
+    }
+}
+
+/// One directory kept elsewhere (the bridge's upstream account), opened by one token.
+///
+/// The token is held as its SHA-256 digest and compared in constant time, as the
+/// store's credentials are.
+pub struct BridgeDirectory {
+    token_digest: String,
+    directory: Arc<dyn Directory>,
+}
+
+impl BridgeDirectory {
+    pub fn new(token: &str, directory: Arc<dyn Directory>) -> BridgeDirectory {
+        BridgeDirectory {
+            token_digest: secret::digest(token),
+            directory,
+        }
+    }
+}
+
+#[async_trait]
+impl DirectoryProvider for BridgeDirectory {
+    async fn directory(&self, token: &str) -> Result<Option<Arc<dyn Directory>>, ScimError> {
+        let matches = secret::digests_match(&secret::digest(token), &self.token_digest);
+        Ok(matches.then(|| self.directory.clone()))
+    }
+
+    fn unauthorized(&self) -> ScimError {
+        ScimError::new(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "Send the bridge token as \"Authorization: Bearer <token>\"; it is the \
+             ROSTER_BRIDGE_TOKEN the bridge was started with",
+        )
+    }
+}
+
+/// What every resource request starts with: the directory its bearer token opens, and
+/// the base URL that `meta.location` and `$ref` values start with.
 pub struct Scim {
     pub directory: Arc<dyn Directory>,
     /// `http://host/scim/v2`, without a trailing slash.
     pub base: String,
 }
 
-impl FromRequestParts<AppState> for Scim {
+impl FromRequestParts<ScimState> for Scim {
     type Rejection = ScimError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Scim, ScimError> {
-        let token = bearer_token(&parts.headers).ok_or_else(ScimError::unauthorized)?;
-        let account = state
-            .store
-            .scim_account(token)
-            .await
-            .map_err(ScimError::internal)?
-            .ok_or_else(ScimError::unauthorized)?;
-        let actor = Actor(format!("scim:{}", account.app_key));
+    async fn from_request_parts(parts: &mut Parts, state: &ScimState) -> Result<Scim, ScimError> {
+        let provider = &state.provider;
+        let token = bearer_token(&parts.headers).ok_or_else(|| provider.unauthorized())?;
+        let directory = provider
+            .directory(token)
+            .await?
+            .ok_or_else(|| provider.unauthorized())?;
         Ok(Scim {
-            directory: Arc::new(state.store.directory(account.id, actor)),
+            directory,
             base: base_url(&parts.headers),
         })
     }
