@@ -70,10 +70,8 @@ pub struct PoolState {
 
 #[async_trait]
 pub trait Backend: Send + Sync {
-    /// The state of the connection pool; all zero for a backend that does not say.
-    fn pool_state(&self) -> PoolState {
-        PoolState::default()
-    }
+    /// The state of the connection pool, for metrics.
+    fn pool_state(&self) -> PoolState;
 
     /// Creates an account holding the default role catalogue.
     async fn insert_account(

@@ -97,6 +97,13 @@ fn account_from_row(row: &PgRow) -> Result<Account, sqlx::Error> {
 
 #[async_trait]
 impl Backend for PostgresBackend {
+    fn pool_state(&self) -> crate::PoolState {
+        crate::PoolState {
+            connections: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
+    }
+
     async fn insert_account(
         &self,
         app_key: &str,
