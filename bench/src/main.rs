@@ -133,7 +133,10 @@ fn main() -> Result<()> {
 
     let errors = report.errors();
     if errors > 0 {
-        bail!("{errors} requests failed; see the server logs in {}", args.out.display());
+        bail!(
+            "{errors} requests failed; see the server logs in {}",
+            args.out.display()
+        );
     }
     Ok(())
 }
@@ -168,16 +171,17 @@ fn measure_database(
     let ceiling_peak = run(&ceiling)?;
     let ceiling_rate = ceiling_peak.requests_per_second;
     let mut operations = Vec::new();
-    let record = |operations: &mut Vec<Measured>, op: Operation, peak: Figures, half_load: Figures| {
-        operations.push(Measured {
-            key: op.key,
-            label: op.label,
-            ratio: peak.requests_per_second / ceiling_rate,
-            target: op.target,
-            peak,
-            half_load,
-        });
-    };
+    let record =
+        |operations: &mut Vec<Measured>, op: Operation, peak: Figures, half_load: Figures| {
+            operations.push(Measured {
+                key: op.key,
+                label: op.label,
+                ratio: peak.requests_per_second / ceiling_rate,
+                target: op.target,
+                peak,
+                half_load,
+            });
+        };
     let ceiling_half = paced(&ceiling, &ceiling_peak)?;
     record(&mut operations, ceiling, ceiling_peak, ceiling_half);
 
@@ -201,18 +205,22 @@ fn measure_database(
     record(&mut operations, update, update_peak, update_half);
 
     // The deletes remove the users the creates made. Make sure there are enough for
-    // deletes half again as fast as the fastest write measured so far.
+    // deletes three times as fast as the fastest write measured so far.
     let [.., created_figures, updated_figures] = &operations[..] else {
         unreachable!("the creates and updates were recorded");
     };
     let create_rate = created_figures.peak.requests_per_second.max(1.0);
-    let delete_rate = 1.5 * create_rate.max(updated_figures.peak.requests_per_second);
+    let delete_rate = 3.0 * create_rate.max(updated_figures.peak.requests_per_second);
     let needed = (delete_rate * f64::from(seconds + half_seconds / 2)) as u64;
     let created = user_total(base, &token)? - before;
     if created < needed {
         let top_up = ((needed - created) as f64 / create_rate).ceil() as u32;
         eprintln!("  creating users for the deletes to remove ...");
-        wrk::run(base, &ops::create(&cx, "top-up").script, Load::peak(connections, top_up))?;
+        wrk::run(
+            base,
+            &ops::create(&cx, "top-up").script,
+            Load::peak(connections, top_up),
+        )?;
     }
     let created = user_total(base, &token)? - before;
     let first_created = last_user_id(base, &token)? - created as i64 + 1;

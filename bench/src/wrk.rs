@@ -34,7 +34,9 @@ impl Load {
     /// rate is set by the number of connections, each waiting 10 ms between requests.
     pub fn paced(rate: f64, seconds: u32) -> Load {
         const DELAY_MS: u32 = 10;
-        let connections = (rate * f64::from(DELAY_MS) / 1000.0).round().clamp(1.0, 2000.0);
+        let connections = (rate * f64::from(DELAY_MS) / 1000.0)
+            .round()
+            .clamp(1.0, 2000.0);
         Load {
             connections: connections as u32,
             seconds,

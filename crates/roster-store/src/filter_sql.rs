@@ -92,6 +92,35 @@ pub fn user_filter(
     })
 }
 
+/// Whether at most one user can match `filter`, found through a unique index: an `eq`
+/// on `userName`, an email or `id`, alone or as an operand of an `and`. Such a filter
+/// costs one index probe however large the account is.
+pub fn pins_one_user(filter: &Filter) -> bool {
+    pins_one(filter, Scope::User)
+}
+
+/// The columns a unique index makes an `eq` on them a single probe.
+const UNIQUE_COLUMNS: [&str; 1] = ["email_normalized"];
+
+fn pins_one(filter: &Filter, scope: Scope) -> bool {
+    match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            ..
+        } => match resolve(path, scope) {
+            Ok(Target::Folded(column)) => UNIQUE_COLUMNS.contains(&column),
+            Ok(Target::Id) => true,
+            _ => false,
+        },
+        Filter::And(terms) => terms.iter().any(|term| pins_one(term, scope)),
+        Filter::ValuePath { path, filter } => {
+            value_path_scope(path, scope).is_ok_and(|inner| pins_one(filter, inner))
+        }
+        _ => false,
+    }
+}
+
 const TRUE: &str = "(1 = 1)";
 const FALSE: &str = "(1 = 0)";
 

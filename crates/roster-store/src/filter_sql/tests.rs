@@ -225,3 +225,27 @@ fn filter_values_never_reach_the_sql_text() {
         assert!(!sql.sql.contains("x'"), "{}", sql.sql);
     }
 }
+
+#[test]
+fn equalities_on_unique_attributes_pin_one_user_and_others_do_not() {
+    let pins = |filter: &str| pins_one_user(&parse(filter).unwrap());
+    for pinned in [
+        r#"userName eq "ana@example.com""#,
+        r#"emails.value eq "ana@example.com""#,
+        r#"emails[type eq "work" and value eq "ana@example.com"]"#,
+        r#"active eq true and userName eq "ana@example.com""#,
+        r#"id eq "7""#,
+    ] {
+        assert!(pins(pinned), "{pinned} pins one user");
+    }
+    for open in [
+        r#"userName sw "ana""#,
+        r#"userName eq "ana@example.com" or active eq true"#,
+        r#"not (userName eq "ana@example.com")"#,
+        r#"roles[value eq "admin"]"#,
+        r#"displayName eq "Ana""#,
+        "userName pr",
+    ] {
+        assert!(!pins(open), "{open} may match many users");
+    }
+}

@@ -4,11 +4,15 @@
 //! connection on its own thread and hands every query across a channel, which cost more
 //! than the query itself for the point reads this service lives on.
 //!
-//! Every call takes a pooled connection on tokio's blocking pool. Writes open their
-//! transaction with `BEGIN IMMEDIATE`, so concurrent writers queue on SQLite's lock
-//! (with a busy timeout) instead of failing when a read lock cannot be upgraded.
+//! Point reads (a token, an account, a user, a page) run on the calling task with a
+//! pooled connection: they take microseconds from pages in memory, less than handing
+//! them to another thread would cost, and WAL readers never wait for the writer. Reads
+//! that may scan (filters, the audit log, listings of every account) go to tokio's
+//! blocking pool. Every write goes through the [`writer`], which commits the writes
+//! that arrive together in one durable transaction.
 
 mod users;
+mod writer;
 
 use std::time::Duration;
 
@@ -18,7 +22,7 @@ use roster_core::{
     AccountUser, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage, UserQuery,
     DEFAULT_ROLES,
 };
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 
 use crate::{
@@ -30,15 +34,19 @@ type Pool = r2d2::Pool<SqliteConnectionManager>;
 
 pub struct SqliteBackend {
     pool: Pool,
+    writer: writer::Writer,
 }
 
 /// How long a writer waits for another writer's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!(
-        "../../migrations/sqlite/0001_initial.sql"
-    ))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0002_token_expiry.sql"
+        )),
+    ])
 }
 
 impl SqliteBackend {
@@ -49,28 +57,49 @@ impl SqliteBackend {
     }
 
     fn open_blocking(path: &str) -> Result<SqliteBackend, StoreError> {
-        let manager = SqliteConnectionManager::file(path).with_init(|conn| {
-            conn.busy_timeout(BUSY_TIMEOUT)?;
-            // WAL lets readers go on while one writer commits. FULL syncs the WAL on
-            // every commit: an acknowledged write survives a power cut, not only a
-            // killed process.
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            conn.pragma_update(None, "foreign_keys", "ON")?;
-            Ok(())
-        });
+        let manager = SqliteConnectionManager::file(path).with_init(configure);
         let pool = r2d2::Pool::builder()
             .max_size(16)
+            // The check runs a statement on every checkout; a file connection does not
+            // go stale as a network one does.
+            .test_on_check_out(false)
             .build(manager)
             .map_err(|e| StoreError::Database(format!("cannot open {path}: {e}")))?;
         let mut conn = pool.get().map_err(db_error)?;
         migrations()
             .to_latest(&mut conn)
             .map_err(|e| StoreError::Database(format!("cannot migrate {path}: {e}")))?;
-        Ok(SqliteBackend { pool })
+        let writing = Connection::open(path)
+            .and_then(|mut conn| configure(&mut conn).map(|()| conn))
+            .map_err(|e| StoreError::Database(format!("cannot open {path}: {e}")))?;
+        Ok(SqliteBackend {
+            pool,
+            writer: writer::Writer::start(writing)?,
+        })
     }
 
-    /// Runs `work` on a pooled connection on the blocking pool.
+    /// Runs a point read on the calling task.
+    fn read<T, E>(&self, work: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let conn = self.pool.get().map_err(|e| E::from(db_error(e)))?;
+        work(&conn)
+    }
+
+    /// Runs a write in the writer's next batch; answers once it is durable.
+    async fn write<T, E>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.writer.write(work).await
+    }
+
+    /// Runs a read that may take long on a pooled connection on the blocking pool.
     async fn run<T, E>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
@@ -87,6 +116,19 @@ impl SqliteBackend {
         .await
         .map_err(|e| E::from(StoreError::Database(e.to_string())))?
     }
+}
+
+/// Settings of every connection, the writer's and the readers'.
+fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Room for the fixed statements and the filter shapes identity providers send.
+    conn.set_prepared_statement_cache_capacity(64);
+    // WAL lets readers go on while the writer commits. FULL syncs the WAL on every
+    // commit: an acknowledged write survives a power cut, not only a killed process.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
 }
 
 pub(crate) fn db_error(e: impl std::fmt::Display) -> StoreError {
@@ -138,10 +180,7 @@ impl Backend for SqliteBackend {
             name.to_owned(),
             secret_digest.to_owned(),
         );
-        self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_error)?;
+        self.write(move |tx| {
             tx.execute(
                 "INSERT INTO accounts (app_key, name, secret_digest, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![app_key, name, digest, now_millis()],
@@ -155,21 +194,20 @@ impl Backend for SqliteBackend {
                 )
                 .map_err(db_error)?;
             }
-            tx.commit().map_err(db_error)
+            Ok(())
         })
         .await
     }
 
     async fn account_by_app_key(&self, app_key: &str) -> Result<Option<Account>, StoreError> {
         let app_key = app_key.to_owned();
-        self.run(move |conn| {
+        self.read(|conn| {
             conn.prepare_cached(
                 "SELECT id, app_key, name, user_count FROM accounts WHERE app_key = ?1",
             )
             .and_then(|mut stmt| stmt.query_row([app_key], account_from_row).optional())
             .map_err(db_error)
         })
-        .await
     }
 
     async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
@@ -185,7 +223,7 @@ impl Backend for SqliteBackend {
 
     async fn secret_digest(&self, app_key: &str) -> Result<Option<(i64, String)>, StoreError> {
         let app_key = app_key.to_owned();
-        self.run(move |conn| {
+        self.read(|conn| {
             conn.prepare_cached("SELECT id, secret_digest FROM accounts WHERE app_key = ?1")
                 .and_then(|mut stmt| {
                     stmt.query_row([app_key], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -193,7 +231,6 @@ impl Backend for SqliteBackend {
                 })
                 .map_err(db_error)
         })
-        .await
     }
 
     async fn set_secret_digest(
@@ -203,10 +240,7 @@ impl Backend for SqliteBackend {
         revoke: bool,
     ) -> Result<(), StoreError> {
         let (app_key, digest) = (app_key.to_owned(), digest.to_owned());
-        self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_error)?;
+        self.write(move |tx| {
             let account_id: Option<i64> = tx
                 .query_row(
                     "UPDATE accounts SET secret_digest = ?2 WHERE app_key = ?1 RETURNING id",
@@ -223,7 +257,7 @@ impl Backend for SqliteBackend {
                 )
                 .map_err(db_error)?;
             }
-            tx.commit().map_err(db_error)
+            Ok(())
         })
         .await
     }
@@ -237,10 +271,7 @@ impl Backend for SqliteBackend {
         expires_at: Option<i64>,
     ) -> Result<(), StoreError> {
         let digest = digest.to_owned();
-        self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_error)?;
+        self.write(move |tx| {
             // Expired tokens are swept here, where the account's tokens are touched
             // anyway, so that the table does not grow without bound.
             tx.prepare_cached(
@@ -255,7 +286,7 @@ impl Backend for SqliteBackend {
                 stmt.execute(params![digest, account_id, kind.as_str(), created_at, expires_at])
             })
             .map_err(db_error)?;
-            tx.commit().map_err(db_error)
+            Ok(())
         })
         .await
     }
@@ -267,7 +298,7 @@ impl Backend for SqliteBackend {
         kind: TokenKind,
     ) -> Result<Option<TokenLookup>, StoreError> {
         let (app_key, digest) = (app_key.to_owned(), digest.to_owned());
-        self.run(move |conn| {
+        self.read(|conn| {
             conn.prepare_cached(
                 "SELECT a.id, t.digest, t.expires_at FROM accounts a \
                  LEFT JOIN tokens t ON t.digest = ?2 AND t.account_id = a.id AND t.kind = ?3 \
@@ -288,7 +319,6 @@ impl Backend for SqliteBackend {
             })
             .map_err(db_error)
         })
-        .await
     }
 
     async fn account_for_token(
@@ -297,7 +327,7 @@ impl Backend for SqliteBackend {
         kind: TokenKind,
     ) -> Result<Option<Account>, StoreError> {
         let digest = digest.to_owned();
-        self.run(move |conn| {
+        self.read(|conn| {
             conn.prepare_cached(
                 "SELECT a.id, a.app_key, a.name, a.user_count FROM tokens t \
                  JOIN accounts a ON a.id = t.account_id \
@@ -309,12 +339,11 @@ impl Backend for SqliteBackend {
             })
             .map_err(db_error)
         })
-        .await
     }
 
     async fn delete_tokens(&self, account_id: i64, kind: TokenKind) -> Result<u64, StoreError> {
-        self.run(move |conn| {
-            conn.execute(
+        self.write(move |tx| {
+            tx.execute(
                 "DELETE FROM tokens WHERE account_id = ?1 AND kind = ?2",
                 params![account_id, kind.as_str()],
             )
@@ -356,7 +385,7 @@ impl Backend for SqliteBackend {
 
     async fn set_roles(&self, account_id: i64, roles: &[RoleName]) -> Result<(), StoreError> {
         let roles: Vec<String> = roles.iter().map(|r| r.as_str().to_owned()).collect();
-        self.run(move |conn| users::set_roles(conn, account_id, &roles))
+        self.write(move |tx| users::set_roles(tx, account_id, &roles))
             .await
     }
 
@@ -365,14 +394,22 @@ impl Backend for SqliteBackend {
         account_id: i64,
         query: &UserQuery,
     ) -> Result<UserPage, DirectoryError> {
+        // A page in id order is a walk along an index, and so is a filter that pins one
+        // user; any other filter may scan the whole account.
+        if query
+            .filter
+            .as_ref()
+            .is_none_or(crate::filter_sql::pins_one_user)
+        {
+            return self.read(|conn| users::list(conn, account_id, query));
+        }
         let query = query.clone();
         self.run(move |conn| users::list(conn, account_id, &query))
             .await
     }
 
     async fn get_user(&self, account_id: i64, id: i64) -> Result<AccountUser, DirectoryError> {
-        self.run(move |conn| users::get(conn, account_id, id)?.ok_or(DirectoryError::UserNotFound))
-            .await
+        self.read(|conn| users::get(conn, account_id, id)?.ok_or(DirectoryError::UserNotFound))
     }
 
     async fn create_user(
@@ -381,7 +418,7 @@ impl Backend for SqliteBackend {
         user: NewUser,
     ) -> Result<AccountUser, DirectoryError> {
         let context = context.clone();
-        self.run(move |conn| users::create(conn, &context, user))
+        self.write(move |tx| users::create(tx, &context, user))
             .await
     }
 
@@ -393,23 +430,21 @@ impl Backend for SqliteBackend {
         expected_version: Option<i64>,
     ) -> Result<AccountUser, DirectoryError> {
         let context = context.clone();
-        self.run(move |conn| users::update(conn, &context, id, changes, expected_version))
+        self.write(move |tx| users::update(tx, &context, id, changes, expected_version))
             .await
     }
 
     async fn delete_user(&self, context: &UserWriteContext, id: i64) -> Result<(), DirectoryError> {
         let context = context.clone();
-        self.run(move |conn| users::delete(conn, &context, id))
-            .await
+        self.write(move |tx| users::delete(tx, &context, id)).await
     }
 
     async fn list_roles(&self, account_id: i64) -> Result<Vec<Role>, DirectoryError> {
-        self.run(move |conn| users::list_roles(conn, account_id).map_err(DirectoryError::from))
-            .await
+        self.read(|conn| users::list_roles(conn, account_id).map_err(DirectoryError::from))
     }
 
     async fn create_role(&self, account_id: i64, name: RoleName) -> Result<Role, DirectoryError> {
-        self.run(move |conn| users::create_role(conn, account_id, &name))
+        self.write(move |tx| users::create_role(tx, account_id, &name))
             .await
     }
 
@@ -420,12 +455,12 @@ impl Backend for SqliteBackend {
         name: RoleName,
     ) -> Result<Role, DirectoryError> {
         let context = context.clone();
-        self.run(move |conn| users::rename_role(conn, &context, id, &name))
+        self.write(move |tx| users::rename_role(tx, &context, id, &name))
             .await
     }
 
     async fn delete_role(&self, account_id: i64, id: i64) -> Result<(), DirectoryError> {
-        self.run(move |conn| users::delete_role(conn, account_id, id))
+        self.write(move |tx| users::delete_role(tx, account_id, id))
             .await
     }
 }

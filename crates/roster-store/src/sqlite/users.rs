@@ -1,5 +1,5 @@
-//! Users and roles on SQLite: each write one `BEGIN IMMEDIATE` transaction that checks
-//! the directory's rules, makes the change, and writes its audit event.
+//! Users and roles on SQLite. Each write runs in the writer's transaction, in a savepoint
+//! of its own: it checks the directory's rules, makes the change, and writes its audit event.
 
 use roster_core::filter::Filter;
 use roster_core::{
@@ -9,7 +9,7 @@ use roster_core::{
 use rusqlite::{
     params, params_from_iter,
     types::{ToSql, ToSqlOutput},
-    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
+    Connection, ErrorCode, OptionalExtension,
 };
 
 use super::db_error;
@@ -39,11 +39,6 @@ fn write_error(e: rusqlite::Error) -> DirectoryError {
         }
     }
     unavailable(e)
-}
-
-fn begin(conn: &mut Connection) -> Result<Transaction<'_>, DirectoryError> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(unavailable)
 }
 
 pub(crate) fn get(
@@ -108,8 +103,9 @@ pub(crate) fn list(
 
 /// A page of the users matching a SCIM filter (and the email, when both are given).
 ///
-/// The statements are prepared afresh rather than cached: each filter makes its own SQL,
-/// and caching them would only push the fixed statements out of the cache.
+/// The statements are cached like the fixed ones: a filter's SQL depends only on its
+/// shape, its values being bound, and identity providers send a handful of shapes over
+/// and over (`userName eq "..."` above all).
 fn list_filtered(
     conn: &Connection,
     account_id: i64,
@@ -129,7 +125,7 @@ fn list_filtered(
     let condition = conditions.join(" AND ");
 
     let total: i64 = conn
-        .prepare(&format!(
+        .prepare_cached(&format!(
             "SELECT count(*) FROM account_users WHERE {condition}"
         ))
         .and_then(|mut stmt| stmt.query_row(params_from_iter(&bound), |row| row.get(0)))
@@ -146,7 +142,7 @@ fn list_filtered(
     bound.push(SqlParam::Int(limit));
     bound.push(SqlParam::Int(offset));
     let mut stmt = conn
-        .prepare(&format!(
+        .prepare_cached(&format!(
             "SELECT {USER_COLUMNS} FROM account_users WHERE {condition} \
              ORDER BY id LIMIT ?{} OFFSET ?{}",
             paging + 1,
@@ -220,7 +216,7 @@ fn check_not_last_admin(
 }
 
 fn record_event(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     context: &UserWriteContext,
     user_id: i64,
     action: &str,
@@ -247,7 +243,7 @@ fn record_event(
     Ok(())
 }
 
-fn adjust_user_count(tx: &Transaction<'_>, account_id: i64, by: i64) -> Result<(), DirectoryError> {
+fn adjust_user_count(tx: &Connection, account_id: i64, by: i64) -> Result<(), DirectoryError> {
     tx.prepare_cached("UPDATE accounts SET user_count = user_count + ?2 WHERE id = ?1")
         .and_then(|mut stmt| stmt.execute(params![account_id, by]))
         .map_err(unavailable)?;
@@ -255,13 +251,12 @@ fn adjust_user_count(tx: &Transaction<'_>, account_id: i64, by: i64) -> Result<(
 }
 
 pub(crate) fn create(
-    conn: &mut Connection,
+    tx: &Connection,
     context: &UserWriteContext,
     user: NewUser,
 ) -> Result<AccountUser, DirectoryError> {
-    let tx = begin(conn)?;
     let role = rules::role_of_new_user(&user).to_owned();
-    check_role(&tx, context.account_id, &role)?;
+    check_role(tx, context.account_id, &role)?;
 
     let now = now_millis();
     let created = tx
@@ -286,30 +281,28 @@ pub(crate) fn create(
             )
         })
         .map_err(write_error)?;
-    adjust_user_count(&tx, context.account_id, 1)?;
-    record_event(&tx, context, created.id, "create", None, Some(&created))?;
+    adjust_user_count(tx, context.account_id, 1)?;
+    record_event(tx, context, created.id, "create", None, Some(&created))?;
 
-    tx.commit().map_err(unavailable)?;
     Ok(created)
 }
 
 pub(crate) fn update(
-    conn: &mut Connection,
+    tx: &Connection,
     context: &UserWriteContext,
     id: i64,
     changes: UserChanges,
     expected_version: Option<i64>,
 ) -> Result<AccountUser, DirectoryError> {
-    let tx = begin(conn)?;
-    let before = get(&tx, context.account_id, id)?.ok_or(DirectoryError::UserNotFound)?;
+    let before = get(tx, context.account_id, id)?.ok_or(DirectoryError::UserNotFound)?;
     let Some(plan) = rules::plan_update(&before, changes, expected_version)? else {
         return Ok(before);
     };
     if let Some(role) = &plan.role {
-        check_role(&tx, context.account_id, role.as_str())?;
+        check_role(tx, context.account_id, role.as_str())?;
     }
     if plan.leaves_admins {
-        check_not_last_admin(&tx, context.account_id, &before)?;
+        check_not_last_admin(tx, context.account_id, &before)?;
     }
 
     let planned = &plan.after;
@@ -336,30 +329,28 @@ pub(crate) fn update(
             )
         })
         .map_err(write_error)?;
-    record_event(&tx, context, id, "update", Some(&before), Some(&after))?;
+    record_event(tx, context, id, "update", Some(&before), Some(&after))?;
 
-    tx.commit().map_err(unavailable)?;
     Ok(after)
 }
 
 pub(crate) fn delete(
-    conn: &mut Connection,
+    tx: &Connection,
     context: &UserWriteContext,
     id: i64,
 ) -> Result<(), DirectoryError> {
-    let tx = begin(conn)?;
-    let before = get(&tx, context.account_id, id)?.ok_or(DirectoryError::UserNotFound)?;
+    let before = get(tx, context.account_id, id)?.ok_or(DirectoryError::UserNotFound)?;
     if before.is_active_admin() {
-        check_not_last_admin(&tx, context.account_id, &before)?;
+        check_not_last_admin(tx, context.account_id, &before)?;
     }
 
     tx.prepare_cached("DELETE FROM account_users WHERE account_id = ?1 AND id = ?2")
         .and_then(|mut stmt| stmt.execute(params![context.account_id, id]))
         .map_err(unavailable)?;
-    adjust_user_count(&tx, context.account_id, -1)?;
-    record_event(&tx, context, id, "delete", Some(&before), None)?;
+    adjust_user_count(tx, context.account_id, -1)?;
+    record_event(tx, context, id, "delete", Some(&before), None)?;
 
-    tx.commit().map_err(unavailable)
+    Ok(())
 }
 
 pub(crate) fn list_roles(conn: &Connection, account_id: i64) -> Result<Vec<Role>, StoreError> {
@@ -399,18 +390,16 @@ fn role_write_error(e: rusqlite::Error) -> DirectoryError {
 }
 
 pub(crate) fn create_role(
-    conn: &mut Connection,
+    tx: &Connection,
     account_id: i64,
     name: &RoleName,
 ) -> Result<Role, DirectoryError> {
-    let tx = begin(conn)?;
     tx.execute(
         "INSERT INTO roles (account_id, name) VALUES (?1, ?2)",
         params![account_id, name.as_str()],
     )
     .map_err(role_write_error)?;
     let id = tx.last_insert_rowid();
-    tx.commit().map_err(unavailable)?;
     Ok(Role {
         id,
         name: name.as_str().to_owned(),
@@ -419,13 +408,12 @@ pub(crate) fn create_role(
 }
 
 pub(crate) fn rename_role(
-    conn: &mut Connection,
+    tx: &Connection,
     context: &UserWriteContext,
     id: i64,
     name: &RoleName,
 ) -> Result<Role, DirectoryError> {
-    let tx = begin(conn)?;
-    let role = role_by_id(&tx, context.account_id, id)?;
+    let role = role_by_id(tx, context.account_id, id)?;
     if !rules::check_rename(&role, name)? {
         return Ok(role);
     }
@@ -462,7 +450,7 @@ pub(crate) fn rename_role(
             })
             .map_err(unavailable)?;
         record_event(
-            &tx,
+            tx,
             context,
             before.id,
             "update",
@@ -471,36 +459,27 @@ pub(crate) fn rename_role(
         )?;
     }
 
-    let renamed = role_by_id(&tx, context.account_id, id)?;
-    tx.commit().map_err(unavailable)?;
+    let renamed = role_by_id(tx, context.account_id, id)?;
     Ok(renamed)
 }
 
-pub(crate) fn delete_role(
-    conn: &mut Connection,
-    account_id: i64,
-    id: i64,
-) -> Result<(), DirectoryError> {
-    let tx = begin(conn)?;
-    rules::check_role_deletable(&role_by_id(&tx, account_id, id)?)?;
+pub(crate) fn delete_role(tx: &Connection, account_id: i64, id: i64) -> Result<(), DirectoryError> {
+    rules::check_role_deletable(&role_by_id(tx, account_id, id)?)?;
     tx.execute(
         "DELETE FROM roles WHERE account_id = ?1 AND id = ?2",
         params![account_id, id],
     )
     .map_err(unavailable)?;
-    tx.commit().map_err(unavailable)
+    Ok(())
 }
 
 /// Makes the catalogue exactly `roles`, refusing to drop a role that users hold.
 pub(crate) fn set_roles(
-    conn: &mut Connection,
+    tx: &Connection,
     account_id: i64,
     roles: &[String],
 ) -> Result<(), StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db_error)?;
-    let plan = rules::plan_catalogue(&list_roles(&tx, account_id)?, roles)?;
+    let plan = rules::plan_catalogue(&list_roles(tx, account_id)?, roles)?;
     for id in plan.drop {
         tx.execute("DELETE FROM roles WHERE id = ?1", [id])
             .map_err(db_error)?;
@@ -512,5 +491,5 @@ pub(crate) fn set_roles(
         )
         .map_err(db_error)?;
     }
-    tx.commit().map_err(db_error)
+    Ok(())
 }
