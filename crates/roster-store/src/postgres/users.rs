@@ -119,18 +119,36 @@ pub(super) async fn list(
         .fetch_one(pool)
         .await
         .map_err(unavailable)?;
-    let users = sqlx::query(concat!(
-        "SELECT ",
-        user_columns!(),
-        " FROM account_users WHERE account_id = $1 ORDER BY id LIMIT $2 OFFSET $3"
-    ))
-    .bind(account_id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await
-    .and_then(|rows| rows.iter().map(user_from_row).collect())
-    .map_err(unavailable)?;
+    // A later page starts from the block it begins in (see the user_blocks migration),
+    // so that page 500 steps over fewer than 256 users rather than 49,900.
+    let sql = if offset == 0 {
+        concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM account_users WHERE account_id = $1 ORDER BY id LIMIT $2 OFFSET $3"
+        )
+    } else {
+        concat!(
+            "WITH start AS ( \
+               SELECT first_id, ($3 - (running - users))::bigint AS skip FROM ( \
+                 SELECT first_id, users, sum(users) OVER (ORDER BY first_id) AS running \
+                 FROM user_blocks WHERE account_id = $1) blocks \
+               WHERE running > $3 ORDER BY first_id LIMIT 1) \
+             SELECT ",
+            user_columns!(),
+            " FROM account_users \
+             WHERE account_id = $1 AND id >= (SELECT first_id FROM start) \
+             ORDER BY id LIMIT $2 OFFSET coalesce((SELECT skip FROM start), 0)"
+        )
+    };
+    let users = sqlx::query(sql)
+        .bind(account_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await
+        .and_then(|rows| rows.iter().map(user_from_row).collect())
+        .map_err(unavailable)?;
     Ok(UserPage {
         users,
         total: total as u64,
@@ -412,15 +430,12 @@ pub(super) async fn list_roles(
     conn: &mut PgConnection,
     account_id: i64,
 ) -> Result<Vec<Role>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT r.id, r.name, (SELECT count(*) FROM account_users u \
-         WHERE u.account_id = r.account_id AND u.role = r.name) \
-         FROM roles r WHERE r.account_id = $1 ORDER BY r.id",
-    )
-    .bind(account_id)
-    .fetch_all(conn)
-    .await
-    .map_err(db_error)?;
+    let rows =
+        sqlx::query("SELECT id, name, member_count FROM roles WHERE account_id = $1 ORDER BY id")
+            .bind(account_id)
+            .fetch_all(conn)
+            .await
+            .map_err(db_error)?;
     rows.iter()
         .map(|row| {
             Ok(Role {
@@ -528,6 +543,16 @@ pub(super) async fn rename_role(
         .await?;
     }
 
+    sqlx::query(
+        "UPDATE roles SET member_count = (SELECT count(*) FROM account_users \
+         WHERE account_id = $1 AND role = $3) WHERE account_id = $1 AND id = $2",
+    )
+    .bind(context.account_id)
+    .bind(id)
+    .bind(name.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(unavailable)?;
     let renamed = role_by_id(&mut tx, context.account_id, id).await?;
     tx.commit().await.map_err(unavailable)?;
     Ok(renamed)

@@ -46,6 +46,10 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/sqlite/0002_token_expiry.sql"
         )),
+        M::up(include_str!(
+            "../../migrations/sqlite/0003_role_member_counts.sql"
+        )),
+        M::up(include_str!("../../migrations/sqlite/0004_user_blocks.sql")),
     ])
 }
 

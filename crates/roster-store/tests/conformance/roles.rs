@@ -3,13 +3,14 @@
 use roster_core::{Directory, DirectoryError, Role, DEFAULT_ROLES};
 use roster_store::StoreError;
 
-use crate::{account, add, directory, everyone, role, Check, Db};
+use crate::{account, add, directory, everyone, role, role_change, Check, Db};
 
 pub fn checks() -> Vec<(&'static str, Check)> {
     checks![
         a_new_account_has_the_default_catalogue,
         a_role_can_be_added_once_and_then_held,
         renaming_a_role_moves_its_holders_and_audits_each_of_them,
+        member_counts_follow_every_change_of_a_user,
         the_admin_role_cannot_be_renamed_nor_another_renamed_to_admin,
         a_held_role_cannot_be_deleted_nor_the_admin_role,
         replacing_the_catalogue_refuses_to_drop_held_roles_or_admin,
@@ -185,5 +186,51 @@ async fn replacing_the_catalogue_refuses_to_drop_held_roles_or_admin(db: Db) {
     assert_eq!(
         store.set_roles("no-such-key", &[role("admin")]).await,
         Err(StoreError::AccountNotFound("no-such-key".into()))
+    );
+}
+
+async fn member_counts_follow_every_change_of_a_user(db: Db) {
+    let store = db.open().await;
+    let (account_id, _) = account(&store).await;
+    let users = directory(&store, account_id);
+    let counts = || async {
+        let roles = users.list_roles().await.unwrap();
+        roles
+            .iter()
+            .map(|r| (r.name.clone(), r.members))
+            .collect::<Vec<_>>()
+    };
+    let of = |counts: &[(String, u64)], name: &str| {
+        counts.iter().find(|(n, _)| n == name).map(|(_, c)| *c)
+    };
+
+    add(&users, "admin@example.com", "admin").await;
+    let ana = add(&users, "ana@example.com", "staff").await;
+    let bo = add(&users, "bo@example.com", "staff").await;
+    // A create that fails changes no count.
+    users
+        .create_user(crate::user("ANA@example.com", "staff"))
+        .await
+        .unwrap_err();
+    let now = counts().await;
+    assert_eq!((of(&now, "staff"), of(&now, "viewer")), (Some(2), Some(0)));
+
+    users
+        .update_user(ana.id, role_change("viewer"), None)
+        .await
+        .unwrap();
+    // Repeating the role it has is no move.
+    users
+        .update_user(bo.id, role_change("staff"), None)
+        .await
+        .unwrap();
+    let now = counts().await;
+    assert_eq!((of(&now, "staff"), of(&now, "viewer")), (Some(1), Some(1)));
+
+    users.delete_user(bo.id).await.unwrap();
+    let now = counts().await;
+    assert_eq!(
+        (of(&now, "admin"), of(&now, "staff"), of(&now, "viewer")),
+        (Some(1), Some(0), Some(1))
     );
 }

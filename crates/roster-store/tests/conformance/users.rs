@@ -15,6 +15,7 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         users_are_created_read_listed_updated_and_deleted,
         a_new_user_without_a_role_gets_the_default_one,
         listing_pages_through_users_in_id_order_with_the_total,
+        deep_pages_are_exact_across_blocks_after_deletes_and_interleaved_accounts,
         emails_are_unique_per_account_whatever_their_case,
         fifty_concurrent_creates_of_one_email_on_two_nodes_make_exactly_one_user,
         deleting_the_last_active_admin_is_refused,
@@ -563,4 +564,49 @@ async fn a_scim_filter_finds_its_users_alone_or_with_the_email_query(db: Db) {
         .await
         .unwrap();
     assert_eq!((nobody.users.len(), nobody.total), (0, 0));
+}
+
+async fn deep_pages_are_exact_across_blocks_after_deletes_and_interleaved_accounts(db: Db) {
+    let store = db.open().await;
+    let (account_id, _) = account(&store).await;
+    let (other_id, _) = account(&store).await;
+    let users = directory(&store, account_id);
+    let others = directory(&store, other_id);
+    // Several blocks of 256, with another account's users between ours, so that ids
+    // have gaps; created a few at a time, as concurrent clients would.
+    let mut ids = Vec::new();
+    for batch in 0..14 {
+        let creates = (0..50).map(|n| {
+            users.create_user(user(&format!("u{batch}-{n}@example.com"), "viewer"))
+        });
+        for created in futures::future::join_all(creates).await {
+            ids.push(created.unwrap().id);
+        }
+        others
+            .create_user(user(&format!("other{batch}@example.com"), "viewer"))
+            .await
+            .unwrap();
+    }
+    ids.sort_unstable();
+    // Deletes in the first block, at a block's edge and at the end.
+    for index in [699, 512, 256, 255, 10, 0] {
+        users.delete_user(ids.remove(index)).await.unwrap();
+    }
+
+    for limit in [1, 7, 100, 256] {
+        let mut walked = Vec::new();
+        for offset in (0..ids.len() + limit).step_by(limit) {
+            let page = users
+                .list_users(&UserQuery {
+                    offset: offset as u64,
+                    limit: limit as u64,
+                    ..UserQuery::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(page.total, ids.len() as u64);
+            walked.extend(page.users.iter().map(|u| u.id));
+        }
+        assert_eq!(walked, ids, "pages of {limit}");
+    }
 }
