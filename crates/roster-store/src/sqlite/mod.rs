@@ -15,8 +15,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use r2d2_sqlite::SqliteConnectionManager;
 use roster_core::{
-    AccountUser, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage, UserQuery,
-    DEFAULT_ROLES,
+    AccountUser, DirectoryError, NewRole, NewUser, Role, RoleChanges, RoleName, UserChanges,
+    UserPage, UserQuery, DEFAULT_ROLES,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
@@ -36,9 +36,12 @@ pub struct SqliteBackend {
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!(
-        "../../migrations/sqlite/0001_initial.sql"
-    ))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0002_user_names_and_group_details.sql"
+        )),
+    ])
 }
 
 impl SqliteBackend {
@@ -408,19 +411,19 @@ impl Backend for SqliteBackend {
             .await
     }
 
-    async fn create_role(&self, account_id: i64, name: RoleName) -> Result<Role, DirectoryError> {
-        self.run(move |conn| users::create_role(conn, account_id, &name))
+    async fn create_role(&self, account_id: i64, role: NewRole) -> Result<Role, DirectoryError> {
+        self.run(move |conn| users::create_role(conn, account_id, &role))
             .await
     }
 
-    async fn rename_role(
+    async fn update_role(
         &self,
         context: &UserWriteContext,
         id: i64,
-        name: RoleName,
+        changes: RoleChanges,
     ) -> Result<Role, DirectoryError> {
         let context = context.clone();
-        self.run(move |conn| users::rename_role(conn, &context, id, &name))
+        self.run(move |conn| users::update_role(conn, &context, id, changes))
             .await
     }
 
