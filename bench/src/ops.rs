@@ -45,7 +45,11 @@ impl Context<'_> {
     fn list_page(&self, page: u64) -> Operation {
         Operation {
             key: if page == 1 { "list_page_1" } else { "list_page_deep" },
-            label: format!("GET page {page} of 100 users"),
+            label: if page == 1 {
+                "GET the first page of 100 users".into()
+            } else {
+                "GET the last page of 100 users".into()
+            },
             target: Some(0.25),
             script: format!(
                 "{}request = function()\n  return wrk.format(\"GET\", \"{USERS_PATH}?page={page}&count=100\", headers)\nend\n",

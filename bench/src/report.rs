@@ -122,8 +122,12 @@ impl Report {
 pub fn print_database(run: &DatabaseRun) {
     println!();
     println!(
-        "database: {} users in {} accounts, the measured one holding {} (seeded in {:.1} s)",
-        run.users, run.accounts, run.bench_account_users, run.seed_seconds
+        "database: {} users in {} accounts, the measured one holding {} ({} pages of 100; seeded in {:.1} s)",
+        run.users,
+        run.accounts,
+        run.bench_account_users,
+        run.bench_account_users.div_ceil(100),
+        run.seed_seconds
     );
     println!(
         "{:<36} {:>9} {:>7} {:>7} {:>6} {:>7}   {:>9} {:>8}",

@@ -286,6 +286,45 @@ fn the_bridge_answers_errors_the_scim_way() {
 }
 
 #[test]
+fn a_user_name_other_than_the_email_is_refused_through_the_bridge() {
+    let upstream = TestServer::start();
+    let bridge = start_bridge(&upstream, &[]);
+    let ana = create_ana(&bridge);
+    let id = ana["id"].as_str().unwrap();
+
+    let (status, body) = scim(
+        &bridge,
+        reqwest::Method::POST,
+        "/Users",
+        Some(json!({"schemas": [USER], "userName": "bo.berg",
+                    "emails": [{"value": "bo@example.com", "primary": true}]})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("userName"),
+        "{body}"
+    );
+    assert!(upstream_user(&upstream, "bo@example.com").is_none());
+
+    let (status, body) = patch_user(
+        &bridge,
+        id,
+        json!([{"op": "replace", "path": "userName", "value": "ana.silva"}]),
+    );
+    assert_eq!(status, 400, "{body}");
+
+    // A userName that moves with the email is what the upstream can hold.
+    let (status, body) = patch_user(
+        &bridge,
+        id,
+        json!([{"op": "replace", "path": "emails", "value": [{"value": "ana.silva@example.com"}]}]),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["userName"], "ana.silva@example.com");
+    assert!(upstream_user(&upstream, "ana.silva@example.com").is_some());
+}
+
+#[test]
 fn the_bridge_serves_only_scim_and_only_to_its_token() {
     let upstream = TestServer::start();
     let bridge = start_bridge(&upstream, &[]);

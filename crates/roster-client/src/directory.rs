@@ -16,9 +16,13 @@
 //!   from a walk at most [`ROLE_COUNTS_MAX_AGE`] old. Role ids (SCIM group ids) are
 //!   assigned in the order roles are first seen and stay stable while the process runs,
 //!   not across restarts unless the catalogue lists every role. Creating, renaming and
-//!   deleting roles is refused as unsupported.
+//!   deleting roles is refused as unsupported; roles have no dates there.
+//! - **`userName`** is the email: the upstream has no other field to keep one in, so a
+//!   create or change that would set a userName other than the email is refused as
+//!   unsupported.
 //! - **`externalId`** is kept nowhere: the upstream has no field for it, so it is dropped
-//!   on writes and never returned, and a filter on it matches no user.
+//!   on writes (of users and of groups) and never returned, and a filter on it matches
+//!   no user.
 //! - **Deactivation**: the vendor has no inactive state. With [`Deactivation::Delete`]
 //!   (the default) a change to `active: false` deletes the user upstream and answers the
 //!   user as it was, inactive; creating an inactive user is refused. With
@@ -44,8 +48,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use roster_api::{users, ErrorType};
 use roster_core::{
-    filter::Filter, AccountUser, Directory, DirectoryError, NewUser, Role, RoleName, UserChanges,
-    UserPage, UserQuery, DEFAULT_ROLES,
+    filter::Filter, user::stored_user_name, AccountUser, Directory, DirectoryError, NewRole,
+    NewUser, Role, RoleChanges, RoleName, UserChanges, UserPage, UserQuery, DEFAULT_ROLES,
 };
 
 use crate::{filter_eval, AccountUserFields, Client, Error};
@@ -110,6 +114,9 @@ impl RoleRegistry {
                 id: i as i64 + 1,
                 name: name.clone(),
                 members: self.counts.get(name).copied().unwrap_or(0),
+                external_id: None,
+                created_at: None,
+                updated_at: None,
             })
             .collect()
     }
@@ -198,12 +205,13 @@ impl Directory for RemoteDirectory {
                 .email
                 .as_deref()
                 .is_none_or(|e| e.trim().eq_ignore_ascii_case(user.email.trim()));
+            let role_ok = query.role.as_deref().is_none_or(|r| r == user.role);
             let filter_ok = match &query.filter {
                 Some(filter) => filter_eval::matches(filter, &user)
                     .map_err(|e| DirectoryError::Unsupported(e.0))?,
                 None => true,
             };
-            if email_ok && filter_ok {
+            if email_ok && role_ok && filter_ok {
                 matching.push(user);
             }
         }
@@ -226,6 +234,9 @@ impl Directory for RemoteDirectory {
     async fn create_user(&self, user: NewUser) -> Result<AccountUser, DirectoryError> {
         if !user.active {
             self.refuse_inactive_create()?;
+        }
+        if stored_user_name(user.user_name.as_ref(), user.email.as_str()).is_some() {
+            return Err(user_name_unsupported());
         }
         let fields = AccountUserFields {
             email: Some(user.email.as_str().to_owned()),
@@ -254,6 +265,9 @@ impl Directory for RemoteDirectory {
             return Err(DirectoryError::VersionMismatch);
         }
         let changes = changes.relative_to(&current);
+        if changes.apply_to(&current).user_name.is_some() {
+            return Err(user_name_unsupported());
+        }
 
         if changes.active == Some(false) && self.deactivation == Deactivation::Delete {
             self.delete_user(id).await?;
@@ -302,12 +316,20 @@ impl Directory for RemoteDirectory {
         Ok(self.registry().roles())
     }
 
-    async fn create_role(&self, _name: RoleName) -> Result<Role, DirectoryError> {
+    async fn create_role(&self, _role: NewRole) -> Result<Role, DirectoryError> {
         Err(roles_unsupported())
     }
 
-    async fn rename_role(&self, _id: i64, _name: RoleName) -> Result<Role, DirectoryError> {
-        Err(roles_unsupported())
+    /// Renames are refused; an `externalId` is dropped, as users' are.
+    async fn update_role(&self, id: i64, changes: RoleChanges) -> Result<Role, DirectoryError> {
+        if changes.name.is_some() {
+            return Err(roles_unsupported());
+        }
+        self.list_roles()
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or(DirectoryError::RoleNotFound)
     }
 
     async fn delete_role(&self, _id: i64) -> Result<(), DirectoryError> {
@@ -328,6 +350,15 @@ fn roles_unsupported() -> DirectoryError {
         "the upstream account-users API does not publish or manage its roles: groups \
          (roles) cannot be created, renamed or deleted through the bridge; change roles \
          at the upstream and list them with --roles"
+            .into(),
+    )
+}
+
+fn user_name_unsupported() -> DirectoryError {
+    DirectoryError::Unsupported(
+        "the upstream account-users API keeps no userName apart from the email: through \
+         the bridge, userName must be the user's email address (the primary value of \
+         emails)"
             .into(),
     )
 }
@@ -393,6 +424,7 @@ fn domain_user(user: users::AccountUser) -> Result<AccountUser, DirectoryError> 
     Ok(AccountUser {
         id: user.id,
         email: user.email,
+        user_name: None,
         name: user.name,
         role: user.role,
         active: user.active,

@@ -7,7 +7,8 @@
 //!
 //! | SCIM attribute | user field | comparison |
 //! | --- | --- | --- |
-//! | `userName`, `emails`, `emails.value` | `email` | case-insensitive |
+//! | `userName` | [`AccountUser::user_name`] (the email, through the bridge) | case-insensitive |
+//! | `emails`, `emails.value` | `email` | case-insensitive |
 //! | `emails.type`, `emails.primary` | none: always `"work"` and `true` | |
 //! | `id` | `id` | exact |
 //! | `externalId` | none: the upstream keeps none, so it is never present | |
@@ -49,6 +50,7 @@ enum Scope {
 /// What an attribute path reads from a user.
 #[derive(Clone, Copy, Debug)]
 enum Target {
+    UserName,
     Email,
     Role,
     Name,
@@ -72,6 +74,7 @@ pub fn check(filter: &Filter) -> Result<(), FilterEvalError> {
     let probe = AccountUser {
         id: 1,
         email: "probe@example.com".into(),
+        user_name: None,
         name: None,
         role: "viewer".into(),
         active: true,
@@ -155,6 +158,11 @@ fn compare(
         };
     }
     match target {
+        Target::UserName => Ok(text_matches(
+            &user.user_name().to_lowercase(),
+            op,
+            &folded(path, value)?,
+        )),
         Target::Email => Ok(text_matches(
             &user.email.to_lowercase(),
             op,
@@ -305,7 +313,8 @@ fn resolve(path: &AttrPath, scope: Scope) -> Result<Target, FilterEvalError> {
             }
             let attr = path.attr.as_str();
             let target = match path.sub_attr.as_deref() {
-                None if is(attr, "userName") || is(attr, "emails") => Target::Email,
+                None if is(attr, "userName") => Target::UserName,
+                None if is(attr, "emails") => Target::Email,
                 None if is(attr, "id") => Target::Id,
                 None if is(attr, "externalId") => Target::ExternalId,
                 None if is(attr, "displayName") => Target::Name,
@@ -364,14 +373,19 @@ fn value_path_scope(path: &AttrPath, scope: Scope) -> Result<Scope, FilterEvalEr
 
 /// The email address a filter pins with `eq`, when every match must have it: `userName
 /// eq "x"`, `emails.value eq "x"`, `emails[value eq "x"]`, alone or as an operand of an
-/// `and`. The bridge then asks the upstream for that address instead of walking.
+/// `and`. The bridge then asks the upstream for that address instead of walking; a
+/// userName is an email there, since the upstream has no place for another.
 pub fn pinned_email(filter: &Filter) -> Option<&str> {
     match filter {
         Filter::Compare {
             path,
             op: CompareOp::Eq,
             value: Value::String(email),
-        } => matches!(resolve(path, Scope::User), Ok(Target::Email)).then_some(email),
+        } => matches!(
+            resolve(path, Scope::User),
+            Ok(Target::Email | Target::UserName)
+        )
+        .then_some(email),
         Filter::ValuePath { path, filter } if path.attr.eq_ignore_ascii_case("emails") => {
             match filter.as_ref() {
                 Filter::Compare {
@@ -407,6 +421,7 @@ mod tests {
         AccountUser {
             id: 42,
             email: "Ana@Example.com".into(),
+            user_name: None,
             name: Some("Ana Silva".into()),
             role: "admin".into(),
             active: true,
@@ -436,6 +451,19 @@ mod tests {
         ));
         assert!(!holds(r#"userName eq "bo@example.com""#));
         assert!(holds(r#"emails[type eq "work" and primary eq true]"#));
+    }
+
+    #[test]
+    fn a_user_name_set_apart_from_the_email_is_what_user_name_filters_see() {
+        let user = AccountUser {
+            user_name: Some("Ana.Silva".into()),
+            ..ana()
+        };
+        let holds = |f: &str| matches(&parse(f).unwrap(), &user).unwrap();
+        assert!(holds(r#"userName eq "ana.silva""#));
+        assert!(!holds(r#"userName eq "ana@example.com""#));
+        assert!(holds(r#"emails.value eq "ana@example.com""#));
+        assert!(holds(r#"emails eq "ANA@example.com""#));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::{filter::Filter, AccountUser, NewUser, Role, RoleName, UserChanges};
+use crate::{filter::Filter, AccountUser, NewRole, NewUser, Role, RoleChanges, UserChanges};
 
 /// Who made a change, as recorded in the audit log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub struct Actor(pub String);
 pub struct UserQuery {
     /// Exact, case-insensitive match on the email address.
     pub email: Option<String>,
+    /// Exact match on the role's name: the members of one group.
+    pub role: Option<String>,
     /// A SCIM filter over the user's attributes.
     pub filter: Option<Filter>,
     /// How many users to skip, in ascending id order.
@@ -36,6 +38,10 @@ pub enum DirectoryError {
     RoleNotFound,
     #[error("a user with this email already exists")]
     EmailTaken,
+    /// Another user's SCIM userName (or email, which is the userName of a user without
+    /// one) is the same, compared case-insensitively.
+    #[error("a user with this userName already exists")]
+    UserNameTaken,
     #[error("a role with this name already exists")]
     RoleTaken,
     #[error("the role is still held by users")]
@@ -60,7 +66,8 @@ pub enum DirectoryError {
 /// so the SCIM module serves either without knowing which.
 ///
 /// Every implementation keeps these rules:
-/// - email addresses are unique per account, compared case-insensitively;
+/// - email addresses are unique per account, compared case-insensitively, and so are
+///   userNames (a user's userName being its email unless set apart);
 /// - a user's role is one of the account's catalogue;
 /// - once the account has an active admin it keeps one: deleting, demoting or
 ///   deactivating the last one fails with [`DirectoryError::LastAdmin`].
@@ -87,10 +94,11 @@ pub trait Directory: Send + Sync {
     /// The account's role catalogue with member counts, in id order.
     async fn list_roles(&self) -> Result<Vec<Role>, DirectoryError>;
 
-    async fn create_role(&self, name: RoleName) -> Result<Role, DirectoryError>;
+    async fn create_role(&self, role: NewRole) -> Result<Role, DirectoryError>;
 
-    /// Renames a role; its holders keep it under the new name.
-    async fn rename_role(&self, id: i64, name: RoleName) -> Result<Role, DirectoryError>;
+    /// Merges `changes` into a role. A rename keeps the holders in the role under its
+    /// new name.
+    async fn update_role(&self, id: i64, changes: RoleChanges) -> Result<Role, DirectoryError>;
 
     /// Removes an unused role; fails with [`DirectoryError::RoleInUse`] while users hold it.
     async fn delete_role(&self, id: i64) -> Result<(), DirectoryError>;

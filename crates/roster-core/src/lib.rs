@@ -13,5 +13,5 @@ pub mod user;
 
 pub use directory::{Actor, Directory, DirectoryError, UserPage, UserQuery};
 pub use email::{Email, EmailError};
-pub use role::{Role, RoleError, RoleName, DEFAULT_ROLE, DEFAULT_ROLES};
-pub use user::{AccountUser, NewUser, UserChanges, NAME_MAX_CHARS};
+pub use role::{NewRole, Role, RoleChanges, RoleError, RoleName, DEFAULT_ROLE, DEFAULT_ROLES};
+pub use user::{AccountUser, NewUser, UserChanges, UserName, UserNameError, NAME_MAX_CHARS};

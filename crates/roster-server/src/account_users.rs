@@ -237,9 +237,9 @@ pub async fn list_account_users(
     let found = directory
         .list_users(&UserQuery {
             email,
-            filter: None,
             offset: (page - 1).saturating_mul(count),
             limit: count,
+            ..UserQuery::default()
         })
         .await
         .map_err(|e| ApiError::from_directory(e, None))?;
@@ -404,7 +404,9 @@ pub async fn update_account_user(
             None => None,
         },
         active: fields.active,
-        external_id: None,
+        // The account-users API has no userName: a user whose userName is its email
+        // keeps following it.
+        ..UserChanges::default()
     };
     if changes.is_empty() {
         return Err(ApiError::InvalidParameters(

@@ -20,6 +20,8 @@ pub enum ApiError {
     RouteNotFound,
     MethodNotAllowed,
     EmailTaken,
+    /// The email is the SCIM userName of another user, which SCIM keeps unique too.
+    UserNameTaken,
     Conflict(String),
     PayloadTooLarge,
     RecordInvalid(String),
@@ -41,7 +43,7 @@ impl ApiError {
                 ErrorType::RecordNotFound
             }
             ApiError::MethodNotAllowed => ErrorType::MethodNotAllowed,
-            ApiError::EmailTaken => ErrorType::RecordNotUnique,
+            ApiError::EmailTaken | ApiError::UserNameTaken => ErrorType::RecordNotUnique,
             ApiError::Conflict(_) => ErrorType::Conflict,
             ApiError::PayloadTooLarge => ErrorType::PayloadTooLarge,
             ApiError::RecordInvalid(_) => ErrorType::RecordInvalid,
@@ -70,6 +72,11 @@ impl ApiError {
             ApiError::EmailTaken => {
                 "Email has already been taken by another user of this account".to_owned()
             }
+            ApiError::UserNameTaken => {
+                "Email is the SCIM userName of another user of this account; change that \
+                 user's userName first"
+                    .to_owned()
+            }
             ApiError::PayloadTooLarge => format!(
                 "Request body is larger than the limit of {} bytes",
                 crate::BODY_LIMIT_BYTES
@@ -92,6 +99,7 @@ impl ApiError {
         match e {
             DirectoryError::UserNotFound => ApiError::UserNotFound(id.unwrap_or("?").to_owned()),
             DirectoryError::EmailTaken => ApiError::EmailTaken,
+            DirectoryError::UserNameTaken => ApiError::UserNameTaken,
             DirectoryError::UnknownRole { valid } => ApiError::RecordInvalid(format!(
                 "Role is not valid for this account; valid roles are: {}",
                 valid.join(", ")

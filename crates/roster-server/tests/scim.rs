@@ -597,3 +597,240 @@ async fn deleting_a_user_answers_204_and_then_404() {
     assert_eq!(deleted.body, Value::Null);
     assert_eq!(server.get(&path).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_user_name_that_is_not_an_email_round_trips_beside_the_email() {
+    let server = start().await;
+
+    let created = server
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "Ana.Silva",
+                   "emails": [{"value": "ana@example.com", "type": "work", "primary": true}]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["userName"], "Ana.Silva");
+    assert_eq!(created.body["emails"][0]["value"], "ana@example.com");
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/Users/{id}");
+
+    // scim2-cli writes random strings to userName with a PATCH replace.
+    let replaced = server
+        .patch(
+            &path,
+            json!([{"op": "replace", "path": "userName", "value": "4f1c-random"}]),
+        )
+        .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    assert_eq!(replaced.body["userName"], "4f1c-random");
+    let read = server.get(&path).await;
+    assert_eq!(read.body["userName"], "4f1c-random");
+    assert_eq!(read.body["emails"][0]["value"], "ana@example.com");
+
+    let by_user_name = server
+        .get("/Users?filter=userName%20eq%20%224F1C-RANDOM%22")
+        .await;
+    assert_eq!(by_user_name.body["totalResults"], 1);
+    let by_email_as_user_name = server
+        .get("/Users?filter=userName%20eq%20%22ana%40example.com%22")
+        .await;
+    assert_eq!(by_email_as_user_name.body["totalResults"], 0);
+    let by_email = server
+        .get("/Users?filter=emails.value%20eq%20%22ana%40example.com%22")
+        .await;
+    assert_eq!(by_email.body["totalResults"], 1);
+
+    // Changing the email leaves a userName of its own alone.
+    let moved = server
+        .patch(
+            &path,
+            json!([{"op": "replace", "path": "emails", "value": [{"value": "ana.silva@example.com"}]}]),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(moved.body["userName"], "4f1c-random");
+    assert_eq!(moved.body["emails"][0]["value"], "ana.silva@example.com");
+}
+
+#[tokio::test]
+async fn a_create_with_no_email_anywhere_says_what_to_send() {
+    let server = start().await;
+
+    for body in [
+        json!({"schemas": [USER], "userName": "ana"}),
+        json!({"schemas": [USER], "userName": "ana", "emails": [{"value": "not an address"}]}),
+    ] {
+        let refused = server.post("/Users", body.clone()).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(refused.body["scimType"], "invalidValue");
+        let detail = refused.body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("emails") && detail.contains("userName"),
+            "{detail}"
+        );
+    }
+
+    // An email userName alone is the email too.
+    let created = server
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "bo@example.com"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["emails"][0]["value"], "bo@example.com");
+}
+
+#[tokio::test]
+async fn user_names_are_unique_regardless_of_case_and_emails_count_as_user_names() {
+    let server = start().await;
+    server.user("ana@example.com").await;
+    let with = |user_name: &str, email: &str| json!({"schemas": [USER], "userName": user_name, "emails": [{"value": email}]});
+    let created = server.post("/Users", with("Bo", "bo@example.com")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+
+    for (user_name, email) in [
+        ("BO", "cy@example.com"),
+        ("ANA@example.com", "cy@example.com"),
+    ] {
+        let taken = server.post("/Users", with(user_name, email)).await;
+        assert_eq!(
+            taken.status,
+            StatusCode::CONFLICT,
+            "{user_name}: {}",
+            taken.body
+        );
+        assert_eq!(taken.body["scimType"], "uniqueness");
+        assert!(taken.body["detail"].as_str().unwrap().contains("userName"));
+    }
+    let email_taken = server.post("/Users", with("cy", "Ana@Example.com")).await;
+    assert_eq!(email_taken.status, StatusCode::CONFLICT);
+    assert!(email_taken.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("email"));
+}
+
+#[tokio::test]
+async fn a_user_whose_user_name_is_its_email_follows_an_email_change() {
+    let server = start().await;
+    let id = server.user("ana@example.com").await;
+
+    let put = server
+        .call(
+            Method::PUT,
+            &format!("/Users/{id}"),
+            Some(
+                json!({"schemas": [USER], "userName": "ana.silva@example.com",
+                        "emails": [{"value": "ana.silva@example.com", "primary": true}]}),
+            ),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+
+    let patched = server
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "ana.s@example.com"}]),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body["userName"], "ana.s@example.com");
+    assert_eq!(patched.body["emails"][0]["value"], "ana.s@example.com");
+}
+
+#[tokio::test]
+async fn groups_keep_their_external_id_and_meta_dates() {
+    let server = start().await;
+
+    let created = server
+        .post(
+            "/Groups",
+            json!({"schemas": [GROUP], "displayName": "Support", "externalId": "okta-00g1"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["externalId"], "okta-00g1");
+    let meta = &created.body["meta"];
+    let created_at = meta["created"].as_str().unwrap().to_owned();
+    assert_eq!(meta["lastModified"], created_at);
+    let path = format!("/Groups/{}", created.body["id"].as_str().unwrap());
+
+    let only = server.get(&format!("{path}?attributes=externalId")).await;
+    assert_eq!(only.body["externalId"], "okta-00g1");
+    assert!(only.body.get("displayName").is_none());
+
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let patched = server
+        .patch(
+            &path,
+            json!([{"op": "replace", "path": "externalId", "value": "okta-00g2"}]),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body["externalId"], "okta-00g2");
+    assert_eq!(patched.body["meta"]["created"], created_at);
+    assert!(patched.body["meta"]["lastModified"].as_str().unwrap() > created_at.as_str());
+    assert_ne!(
+        patched.body["meta"]["version"],
+        created.body["meta"]["version"]
+    );
+
+    let found = server
+        .get("/Groups?filter=externalId%20eq%20%22okta-00g2%22")
+        .await;
+    assert_eq!(found.body["totalResults"], 1);
+
+    let removed = server
+        .patch(&path, json!([{"op": "remove", "path": "externalId"}]))
+        .await;
+    assert!(removed.body.get("externalId").is_none(), "{}", removed.body);
+
+    // The default roles are as old as the account, and have dates too.
+    let listed = server.get("/Groups").await;
+    for group in listed.body["Resources"].as_array().unwrap() {
+        assert!(group["meta"]["created"].is_string(), "{group}");
+        assert!(group["meta"]["lastModified"].is_string(), "{group}");
+    }
+}
+
+#[tokio::test]
+async fn a_group_put_with_a_capitalised_display_name_renames_it() {
+    let server = start().await;
+    let ana = server.user("ana@example.com").await;
+    let created = server
+        .post(
+            "/Groups",
+            json!({"schemas": [GROUP], "displayName": "scim-sanity-test-group-1",
+                   "members": [{"value": ana}]}),
+        )
+        .await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+
+    // What scim-sanity sends: the group as created, without meta, renamed.
+    let mut body = created.body.clone();
+    body.as_object_mut().unwrap().remove("meta");
+    body["displayName"] = json!(format!("Updated-{id}"));
+    body["externalId"] = json!("entra-7");
+    let put = server
+        .call(Method::PUT, &format!("/Groups/{id}"), Some(body))
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+
+    let read = server.get(&format!("/Groups/{id}")).await;
+    assert_eq!(read.body["displayName"], format!("Updated-{id}"));
+    assert_eq!(read.body["externalId"], "entra-7");
+    assert_eq!(read.body["members"][0]["value"], json!(ana));
+    let member = server.get(&format!("/Users/{ana}")).await;
+    assert_eq!(member.body["groups"][0]["display"], format!("Updated-{id}"));
+
+    let spaced = server
+        .patch(
+            &format!("/Groups/{id}"),
+            json!([{"op": "replace", "path": "displayName", "value": "Sales Team EMEA"}]),
+        )
+        .await;
+    assert_eq!(spaced.body["displayName"], "Sales Team EMEA");
+    assert_eq!(spaced.body["members"][0]["value"], json!(ana));
+}

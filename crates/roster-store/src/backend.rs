@@ -5,7 +5,8 @@
 
 use async_trait::async_trait;
 use roster_core::{
-    AccountUser, Actor, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage, UserQuery,
+    AccountUser, Actor, DirectoryError, NewRole, NewUser, Role, RoleChanges, RoleName, UserChanges,
+    UserPage, UserQuery,
 };
 
 use crate::{Account, AuditEvent, StoreError, TokenKind, TokenLookup};
@@ -14,7 +15,7 @@ use crate::{Account, AuditEvent, StoreError, TokenKind, TokenLookup};
 /// `concat!` (sqlx takes only static strings as SQL).
 macro_rules! user_columns {
     () => {
-        "id, email, name, role, active, external_id, created_at, updated_at, version"
+        "id, email, name, role, active, external_id, created_at, updated_at, version, user_name"
     };
 }
 pub(crate) use user_columns;
@@ -40,6 +41,29 @@ pub(crate) fn read_user<R: RowReader>(row: &R) -> Result<AccountUser, R::Error> 
         created_at: millis_to_time(row.int(6)?),
         updated_at: millis_to_time(row.int(7)?),
         version: row.int(8)?,
+        user_name: row.optional_text(9)?,
+    })
+}
+
+/// The columns of a role (`r`, joined with its account `a`) in the order [`read_role`]
+/// takes them. Roles without dates are as old as their account (see the migration).
+macro_rules! role_columns {
+    () => {
+        "r.id, r.name, r.member_count, r.external_id, \
+         coalesce(r.created_at, a.created_at), coalesce(r.updated_at, r.created_at, a.created_at)"
+    };
+}
+pub(crate) use role_columns;
+
+/// A role from a row of [`role_columns`].
+pub(crate) fn read_role<R: RowReader>(row: &R) -> Result<Role, R::Error> {
+    Ok(Role {
+        id: row.int(0)?,
+        name: row.text(1)?,
+        members: u64::try_from(row.int(2)?).unwrap_or_default(),
+        external_id: row.optional_text(3)?,
+        created_at: Some(millis_to_time(row.int(4)?)),
+        updated_at: Some(millis_to_time(row.int(5)?)),
     })
 }
 
@@ -139,12 +163,12 @@ pub trait Backend: Send + Sync {
     async fn delete_user(&self, context: &UserWriteContext, id: i64) -> Result<(), DirectoryError>;
 
     async fn list_roles(&self, account_id: i64) -> Result<Vec<Role>, DirectoryError>;
-    async fn create_role(&self, account_id: i64, name: RoleName) -> Result<Role, DirectoryError>;
-    async fn rename_role(
+    async fn create_role(&self, account_id: i64, role: NewRole) -> Result<Role, DirectoryError>;
+    async fn update_role(
         &self,
         context: &UserWriteContext,
         id: i64,
-        name: RoleName,
+        changes: RoleChanges,
     ) -> Result<Role, DirectoryError>;
     async fn delete_role(&self, account_id: i64, id: i64) -> Result<(), DirectoryError>;
 }
@@ -159,6 +183,7 @@ pub fn audit_snapshot(user: &AccountUser) -> serde_json::Value {
     serde_json::json!({
         "id": user.id,
         "email": user.email,
+        "user_name": user.user_name,
         "name": user.name,
         "role": user.role,
         "active": user.active,

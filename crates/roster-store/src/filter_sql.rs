@@ -9,7 +9,8 @@
 //!
 //! | SCIM attribute | column | comparison |
 //! | --- | --- | --- |
-//! | `userName`, `emails`, `emails.value` | `email_normalized` | case-insensitive |
+//! | `userName` | `user_name_key` (the userName, else the email) | case-insensitive |
+//! | `emails`, `emails.value` | `email_normalized` | case-insensitive |
 //! | `emails.type`, `emails.primary` | none: always `"work"` and `true` | |
 //! | `id` | `id` | exact |
 //! | `externalId` | `external_id` | case-exact (RFC 7643 section 3.1) |
@@ -26,9 +27,10 @@
 //! comparison false, never unknown, so `not (externalId eq "x")` includes users without
 //! one. `ne` is the negation of `eq`, so it matches users without the attribute too.
 //!
-//! Case-insensitive comparisons on `name` fold both sides with the database's `lower()`,
-//! which on SQLite folds ASCII letters only: `displayName eq "ÉLODIE"` does not find
-//! "élodie" there. Ordering operators (`gt`, `ge`, `lt`, `le`) on text compare code point
+//! `userName` and the emails are compared on columns Roster keeps in lower case, so
+//! `eq` on them is served by the unique indexes. Case-insensitive comparisons on `name`
+//! and `role` fold both sides with the database's `lower()`, which on SQLite folds
+//! ASCII letters only: `displayName eq "ÉLODIE"` does not find "élodie" there. Ordering operators (`gt`, `ge`, `lt`, `le`) on text compare code point
 //! by code point on both databases.
 
 use chrono::DateTime;
@@ -100,7 +102,7 @@ pub fn pins_one_user(filter: &Filter) -> bool {
 }
 
 /// The columns a unique index makes an `eq` on them a single probe.
-const UNIQUE_COLUMNS: [&str; 1] = ["email_normalized"];
+const UNIQUE_COLUMNS: [&str; 2] = ["email_normalized", "user_name_key"];
 
 fn pins_one(filter: &Filter, scope: Scope) -> bool {
     match filter {
@@ -136,11 +138,14 @@ enum Scope {
 /// What an attribute path stands for in `account_users`.
 #[derive(Clone, Copy, Debug)]
 enum Target {
-    /// A text column kept in lower case (`email_normalized`, `role`): the filter's value
-    /// is lower-cased here, so the column's index stays usable for `eq`.
+    /// A text column kept in lower case (`email_normalized`, `user_name_key`): the
+    /// filter's value is lower-cased here, so the column's index stays usable for `eq`.
     Folded(&'static str),
     /// A nullable text column compared case-insensitively by `lower()` on both sides.
     Insensitive(&'static str),
+    /// A required text column kept as given (`role`), compared by `lower()` on both
+    /// sides.
+    Lowered(&'static str),
     /// A nullable text column compared exactly.
     Exact(&'static str),
     Id,
@@ -241,6 +246,10 @@ impl Builder {
                 let text = text_value(path, value)?;
                 let sql = self.insensitive_compare(column, op, text);
                 Ok(nullable(column, op, sql))
+            }
+            Target::Lowered(column) => {
+                let text = text_value(path, value)?;
+                Ok(format!("({})", self.insensitive_compare(column, op, text)))
             }
             Target::Exact(column) => {
                 let text = text_value(path, value)?;
@@ -403,6 +412,7 @@ fn present(target: Target) -> String {
         }
         // Required columns and constants: every user has them.
         Target::Folded(_)
+        | Target::Lowered(_)
         | Target::Id
         | Target::Active
         | Target::Instant(_)
@@ -525,14 +535,13 @@ fn resolve(path: &AttrPath, scope: Scope) -> Result<Target, FilterSqlError> {
             let attr = path.attr.as_str();
             let sub = path.sub_attr.as_deref();
             let target = match sub {
-                None if is(attr, "userName") || is(attr, "emails") => {
-                    Target::Folded("email_normalized")
-                }
+                None if is(attr, "userName") => Target::Folded("user_name_key"),
+                None if is(attr, "emails") => Target::Folded("email_normalized"),
                 None if is(attr, "id") => Target::Id,
                 None if is(attr, "externalId") => Target::Exact("external_id"),
                 None if is(attr, "displayName") => Target::Insensitive("name"),
                 None if is(attr, "active") => Target::Active,
-                None if is(attr, "roles") => Target::Folded("role"),
+                None if is(attr, "roles") => Target::Lowered("role"),
                 Some(sub) if is(attr, "emails") => {
                     element(Scope::Email, sub).ok_or_else(|| unsupported(path, scope))?
                 }
@@ -568,7 +577,7 @@ fn element(scope: Scope, sub: &str) -> Option<Target> {
         Scope::Email if is("value") => Some(Target::Folded("email_normalized")),
         Scope::Email if is("type") => Some(Target::ConstText("work")),
         Scope::Email if is("primary") => Some(Target::ConstBool(true)),
-        Scope::Role if is("value") => Some(Target::Folded("role")),
+        Scope::Role if is("value") => Some(Target::Lowered("role")),
         _ => None,
     }
 }

@@ -16,8 +16,8 @@ mod sqlite;
 use std::sync::Arc;
 
 use roster_core::{
-    AccountUser, Actor, Directory, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage,
-    UserQuery,
+    AccountUser, Actor, Directory, DirectoryError, NewRole, NewUser, Role, RoleChanges, RoleName,
+    UserChanges, UserPage, UserQuery,
 };
 
 pub use backend::{Backend, PoolState, UserWriteContext};
@@ -415,14 +415,14 @@ impl Directory for StoreDirectory {
         self.backend.list_roles(self.context.account_id).await
     }
 
-    async fn create_role(&self, name: RoleName) -> Result<Role, DirectoryError> {
+    async fn create_role(&self, role: NewRole) -> Result<Role, DirectoryError> {
         self.backend
-            .create_role(self.context.account_id, name)
+            .create_role(self.context.account_id, role)
             .await
     }
 
-    async fn rename_role(&self, id: i64, name: RoleName) -> Result<Role, DirectoryError> {
-        self.backend.rename_role(&self.context, id, name).await
+    async fn update_role(&self, id: i64, changes: RoleChanges) -> Result<Role, DirectoryError> {
+        self.backend.update_role(&self.context, id, changes).await
     }
 
     async fn delete_role(&self, id: i64) -> Result<(), DirectoryError> {

@@ -5,8 +5,8 @@
 //! cannot drift apart on what the rules are.
 
 use roster_core::{
-    role::ADMIN_ROLE, AccountUser, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage,
-    UserQuery, DEFAULT_ROLE,
+    role::ADMIN_ROLE, user::stored_user_name, AccountUser, DirectoryError, NewUser, Role,
+    RoleChanges, RoleName, UserChanges, UserPage, UserQuery, DEFAULT_ROLE,
 };
 
 use crate::StoreError;
@@ -30,6 +30,19 @@ pub(crate) fn page_of_one(user: Option<AccountUser>, query: &UserQuery) -> UserP
         users: users.collect(),
         total,
     }
+}
+
+/// The userName a new user's row keeps, and its normalised form: none when it is the
+/// email, so that it follows the email.
+pub(crate) fn user_name_of_new_user(user: &NewUser) -> (Option<String>, Option<String>) {
+    let kept = stored_user_name(user.user_name.as_ref(), user.email.as_str());
+    let normalized = kept.as_deref().map(str::to_lowercase);
+    (kept, normalized)
+}
+
+/// The normalised form of a stored userName, as [`roster_core::UserName::normalized`].
+pub(crate) fn user_name_normalized(user: &AccountUser) -> Option<String> {
+    user.user_name.as_deref().map(str::to_lowercase)
 }
 
 /// The role a new user gets: the one asked for, or the default.
@@ -61,6 +74,8 @@ pub(crate) struct UpdatePlan {
     pub role: Option<RoleName>,
     /// True when the user stops being an active admin, so the last-admin rule applies.
     pub leaves_admins: bool,
+    /// The normalised userName to store beside `after.user_name`.
+    pub user_name_normalized: Option<String>,
 }
 
 /// Plans an update of `before`; `None` when it would change nothing, so that nothing
@@ -81,23 +96,57 @@ pub(crate) fn plan_update(
     let after = changes.apply_to(before);
     Ok(Some(UpdatePlan {
         leaves_admins: before.is_active_admin() && !after.is_active_admin(),
+        user_name_normalized: user_name_normalized(&after),
         email_normalized: changes.email.as_ref().map(|e| e.normalized()),
         role: changes.role,
         after,
     }))
 }
 
-/// Checks a rename of `role` to `name`; `false` when the name is already the role's.
-pub(crate) fn check_rename(role: &Role, name: &RoleName) -> Result<bool, DirectoryError> {
-    if role.name == name.as_str() {
-        return Ok(false);
+/// Drops from `changes` what `role` already has, and checks a rename; `None` when
+/// nothing would change, so that nothing (not even `updated_at`) is written.
+pub(crate) fn plan_role_update(
+    role: &Role,
+    mut changes: RoleChanges,
+) -> Result<Option<RoleChanges>, DirectoryError> {
+    if changes
+        .name
+        .as_ref()
+        .is_some_and(|n| n.as_str() == role.name)
+    {
+        changes.name = None;
     }
-    if role.name == ADMIN_ROLE || name.is_admin() {
-        return Err(DirectoryError::Unsupported(
-            "the admin role cannot be renamed, nor another role renamed to admin".into(),
-        ));
+    if changes.external_id.as_ref() == Some(&role.external_id) {
+        changes.external_id = None;
     }
-    Ok(true)
+    if let Some(name) = &changes.name {
+        if role.name == ADMIN_ROLE || name.is_admin() {
+            return Err(DirectoryError::Unsupported(
+                "the admin role cannot be renamed, nor another role renamed to admin".into(),
+            ));
+        }
+    }
+    Ok((changes != RoleChanges::default()).then_some(changes))
+}
+
+/// The roles whose membership a user write changes, for their `updated_at`: the role
+/// the user leaves and the one they join (either may be absent).
+pub(crate) fn roles_touched<'a>(
+    before: Option<&'a AccountUser>,
+    after: Option<&'a AccountUser>,
+) -> Vec<&'a str> {
+    let mut touched: Vec<&str> = Vec::with_capacity(2);
+    for user in [before, after].into_iter().flatten() {
+        if !touched.contains(&user.role.as_str()) {
+            touched.push(&user.role);
+        }
+    }
+    if let (Some(before), Some(after)) = (before, after) {
+        if before.role == after.role {
+            touched.clear();
+        }
+    }
+    touched
 }
 
 /// Checks that `role` may leave the catalogue: not admin, and held by nobody.

@@ -188,8 +188,8 @@ fn user_attributes() -> Vec<Value> {
         ..Attr::new(
             "userName",
             "string",
-            "The user's email address, which Roster keys users by; unique per account \
-             regardless of case",
+            "The name the user signs in with; unique per account regardless of case. \
+             The user's email address unless set to something else",
         )
         .required()
     };
@@ -219,7 +219,8 @@ fn user_attributes() -> Vec<Value> {
         Attr::new(
             "emails",
             "complex",
-            "The user's one email address, always of type work",
+            "The user's one email address, always of type work; a create without one \
+             takes userName as the email when it is an address",
         )
         .multi()
         .required()
@@ -270,7 +271,8 @@ fn group_attributes() -> Vec<Value> {
         ..Attr::new(
             "displayName",
             "string",
-            "The role's name: 1 to 64 of a-z, 0-9, '_' and '-'",
+            "The role's name: 1 to 255 characters, without control characters or spaces \
+             at either end",
         )
         .required()
     };

@@ -76,7 +76,13 @@ impl ScimError {
             DirectoryError::EmailTaken => ScimError::new(
                 StatusCode::CONFLICT,
                 Some("uniqueness"),
-                "Another user of this account already has this userName (email address)",
+                "Another user of this account already has this email address",
+            ),
+            DirectoryError::UserNameTaken => ScimError::new(
+                StatusCode::CONFLICT,
+                Some("uniqueness"),
+                "Another user of this account already has this userName (compared without \
+                 regard to case; a user without one has its email as userName)",
             ),
             DirectoryError::RoleTaken => ScimError::new(
                 StatusCode::CONFLICT,

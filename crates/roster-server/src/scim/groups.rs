@@ -5,20 +5,21 @@
 //! of their previous role, since a user holds one role. Removing a user gives them the
 //! default role. Creating a group adds a role to the catalogue, renaming it renames the
 //! role, and deleting it is refused while users hold the role. Unknown member ids are
-//! accepted and ignored.
+//! accepted and ignored. A group's `displayName` is its role's name, as the identity
+//! provider writes it (capitals and spaces included); `externalId` is stored with the
+//! role; `meta.created` is when the role was made (the account's creation for the
+//! default roles) and `meta.lastModified` when it was renamed or its members changed.
 //!
-//! A group's version (its `ETag`) covers its name and members, so every group answer,
-//! even one with `excludedAttributes=members`, reads the members: one query per role and
-//! per thousand members.
+//! A group's version (its `ETag`) covers its name, `externalId` and members, so every
+//! group answer, even one with `excludedAttributes=members`, reads the members: one
+//! query per role and per thousand members.
 //!
 //! Group ids are `role-<id>`, so that they never equal a user's id: RFC 7643 section 3.1
 //! wants ids unique across all resources, and `POST /.search` returns both kinds.
 //!
-//! Known shortcomings, listed in the README too: a group's `displayName` must be a valid
-//! role name (lower-case letters, digits, `_`, `-`); a group's `externalId` is accepted
-//! and not stored; groups have no `meta.created` or `meta.lastModified`, because roles
-//! keep no timestamps; and a membership change touching several users is applied user by
-//! user, so a failure half-way leaves the users before it changed.
+//! Known shortcoming, listed in the README too: a membership change touching several
+//! users is applied user by user, so a failure half-way leaves the users before it
+//! changed.
 
 use std::collections::BTreeSet;
 
@@ -27,9 +28,9 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::Response,
 };
+use chrono::SecondsFormat;
 use roster_core::{
-    filter::{AttrPath, CompareOp, Filter, Value as FilterValue},
-    DirectoryError, Role, RoleName, UserChanges, UserQuery, DEFAULT_ROLE,
+    DirectoryError, NewRole, Role, RoleChanges, RoleName, UserChanges, UserQuery, DEFAULT_ROLE,
 };
 use serde_json::{json, Map, Value};
 
@@ -77,7 +78,7 @@ impl Group {
                 })
             })
             .collect();
-        json!({
+        let mut json = json!({
             "schemas": [GROUP_SCHEMA],
             "id": id,
             "displayName": self.role.name,
@@ -87,37 +88,46 @@ impl Group {
                 "location": format!("{base}/Groups/{id}"),
                 "version": self.version(),
             },
-        })
+        });
+        if let Some(external_id) = &self.role.external_id {
+            json["externalId"] = json!(external_id);
+        }
+        // RFC 7643 section 3.1; a directory that keeps no dates (the bridge's) leaves
+        // them out rather than invent them.
+        let instant = |t: &chrono::DateTime<chrono::Utc>| {
+            json!(t.to_rfc3339_opts(SecondsFormat::Millis, true))
+        };
+        if let Some(created) = &self.role.created_at {
+            json["meta"]["created"] = instant(created);
+        }
+        if let Some(modified) = &self.role.updated_at {
+            json["meta"]["lastModified"] = instant(modified);
+        }
+        json
     }
 
-    /// Changes whenever the name or the membership does.
+    /// Changes whenever the name, the externalId or the membership does.
     fn version(&self) -> String {
         let ids: Vec<String> = self.members.iter().map(i64::to_string).collect();
+        // The externalId goes last and tagged, so that it cannot pass for a member id.
+        let external_id = self.role.external_id.as_deref().map(|x| format!("x:{x}"));
         let mut parts = vec![self.role.name.as_str()];
         parts.extend(ids.iter().map(String::as_str));
+        parts.extend(external_id.as_deref());
         content_version(&parts)
     }
 }
 
 async fn load(scim: &Scim, role: Role) -> Result<Group, ScimError> {
-    let filter = Filter::Compare {
-        path: AttrPath {
-            schema: None,
-            attr: "roles".into(),
-            sub_attr: None,
-        },
-        op: CompareOp::Eq,
-        value: FilterValue::String(role.name.clone()),
-    };
     let mut members = Vec::new();
     loop {
         let page = scim
             .directory
             .list_users(&UserQuery {
-                email: None,
-                filter: Some(filter.clone()),
+                role: Some(role.name.clone()),
                 offset: members.len() as u64,
                 limit: MEMBER_PAGE,
+                ..UserQuery::default()
             })
             .await
             .map_err(|e| ScimError::from_directory(e, "Group members"))?;
@@ -225,6 +235,15 @@ fn role_name(raw: Option<&Value>) -> Result<RoleName, ScimError> {
     })
 }
 
+/// `externalId`: a string, or absent (or null) for none.
+fn external_id(raw: Option<&Value>) -> Result<Option<String>, ScimError> {
+    match raw {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ScimError::invalid_value("externalId must be a string")),
+    }
+}
+
 fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     body.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -308,12 +327,15 @@ pub async fn create_group(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ScimError> {
     check_schemas(&body)?;
-    let name = role_name(field(&body, "displayName"))?;
+    let role = NewRole {
+        name: role_name(field(&body, "displayName"))?,
+        external_id: external_id(field(&body, "externalId"))?,
+    };
     let wanted = member_ids(field(&body, "members"));
 
     let role = scim
         .directory
-        .create_role(name)
+        .create_role(role)
         .await
         .map_err(|e| ScimError::from_directory(e, "Group"))?;
     set_members(&scim, &role.name, &[], &wanted).await?;
@@ -332,20 +354,25 @@ fn check_version(headers: &HeaderMap, group: &Group) -> Result<(), ScimError> {
     }
 }
 
-/// Renames the role when `name` differs, then sets the members; answers the group as
-/// it now is.
+/// Renames the role when `name` differs and sets its externalId, then sets the members;
+/// answers the group as it now is.
 async fn write(
     scim: &Scim,
     group: Group,
     name: RoleName,
+    external_id: Option<String>,
     wanted: &BTreeSet<i64>,
 ) -> Result<Group, ScimError> {
     let what = format!("Group {}", group_id(group.role.id));
-    let role = if name.as_str() == group.role.name {
+    let changes = RoleChanges {
+        name: (name.as_str() != group.role.name).then_some(name),
+        external_id: (external_id != group.role.external_id).then_some(external_id),
+    };
+    let role = if changes == RoleChanges::default() {
         group.role.clone()
     } else {
         scim.directory
-            .rename_role(group.role.id, name)
+            .update_role(group.role.id, changes)
             .await
             .map_err(|e| match e {
                 DirectoryError::Unsupported(message) => {
@@ -358,7 +385,7 @@ async fn write(
     load(scim, role).await
 }
 
-/// PUT replaces the name and the members; `id`, `meta` and `externalId` are ignored.
+/// PUT replaces the name, the externalId and the members; `id` and `meta` are ignored.
 pub async fn replace_group(
     scim: Scim,
     Path(raw_id): Path<String>,
@@ -368,11 +395,12 @@ pub async fn replace_group(
 ) -> Result<Response, ScimError> {
     check_schemas(&body)?;
     let name = role_name(field(&body, "displayName"))?;
+    let external_id = external_id(field(&body, "externalId"))?;
     let wanted = member_ids(field(&body, "members"));
     let group = load_by_id(&scim, &raw_id).await?;
     check_version(&headers, &group)?;
 
-    let group = write(&scim, group, name, &wanted).await?;
+    let group = write(&scim, group, name, external_id, &wanted).await?;
     respond(&scim, StatusCode::OK, &group, raw.as_deref())
 }
 
@@ -392,6 +420,7 @@ pub async fn patch_group(
     check_version(&headers, &group)?;
 
     let mut name = Some(group.role.name.clone());
+    let mut external = group.role.external_id.clone();
     let mut members: BTreeSet<i64> = group.members.iter().copied().collect();
     for op in &operations {
         let Some((attr, _)) = core_attribute(&op.path, GROUP_SCHEMA) else {
@@ -405,6 +434,8 @@ pub async fn patch_group(
                 ))
             }
             "displayname" => name = op.value.as_ref().and_then(Value::as_str).map(str::to_owned),
+            "externalid" if op.kind == OpKind::Remove => external = None,
+            "externalid" => external = external_id(op.value.as_ref())?,
             "members" => {
                 let given = member_ids(op.value.as_ref());
                 if let Some(filter) = &op.path.filter {
@@ -433,13 +464,13 @@ pub async fn patch_group(
                     OpKind::Remove => members.clear(),
                 }
             }
-            // `id`, `meta`, `schemas` and `externalId`: read-only or not stored.
+            // `id`, `meta` and `schemas`: read-only.
             _ => {}
         }
     }
 
     let name = role_name(name.map(Value::String).as_ref())?;
-    let group = write(&scim, group, name, &members).await?;
+    let group = write(&scim, group, name, external, &members).await?;
     respond(&scim, StatusCode::OK, &group, raw.as_deref())
 }
 

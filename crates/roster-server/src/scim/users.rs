@@ -1,16 +1,20 @@
 //! `/Users`: the account's users as SCIM Users (RFC 7643 section 4.1).
 //!
-//! Mapping (`DESIGN.md` section 2): `userName` and the primary email are the user's
-//! email (answered as the one `emails` value, of type work; `primary` is accepted and
-//! not returned, a user having one email); `displayName` and `name.formatted` are its name (or `name.givenName` and
+//! Mapping (`DESIGN.md` section 2): the primary email (or the first) is the user's
+//! email, answered as the one `emails` value, of type work (`primary` is accepted and
+//! not returned, a user having one email); a create or replace without a valid email
+//! there takes `userName` as the email when it is one, and is refused otherwise.
+//! `userName` is stored apart from the email, unique per account regardless of case;
+//! a userName equal to the email is stored as "the email", and follows it when the
+//! email changes, as it does for every user made through the account-users API.
+//! `displayName` and `name.formatted` are the user's name (or `name.givenName` and
 //! `name.familyName` joined, when only those are sent); `externalId` and `active` are
 //! stored; `roles[0].value` sets the role, whose group is listed read-only in `groups`.
 //! `password` is accepted and dropped. `meta.version` (and the `ETag`) counts the
 //! record's changes.
 //!
-//! Known shortcomings, listed in the README too: a `userName` that is not an email
-//! address is accepted only alongside an email in `emails`, and is then answered as that
-//! email; given and family names are not kept apart from the formatted name.
+//! Known shortcoming, listed in the README too: given and family names are not kept
+//! apart from the formatted name.
 
 use std::collections::HashMap;
 
@@ -22,7 +26,7 @@ use axum::{
 use chrono::SecondsFormat;
 use roster_core::{
     user::normalize_name, AccountUser, DirectoryError, Email, NewUser, Role, RoleName, UserChanges,
-    UserQuery, DEFAULT_ROLE,
+    UserName, UserQuery, DEFAULT_ROLE,
 };
 use serde_json::{json, Map, Value};
 
@@ -71,7 +75,7 @@ pub fn user_json(user: &AccountUser, roles: &[Role], base: &str) -> Value {
     let mut json = json!({
         "schemas": [USER_SCHEMA],
         "id": user.id.to_string(),
-        "userName": user.email,
+        "userName": user.user_name(),
         "emails": [{"value": user.email, "type": "work"}],
         "active": user.active,
         "meta": {
@@ -108,10 +112,10 @@ pub async fn find(
     lenient: bool,
 ) -> Result<(Vec<Value>, u64), ScimError> {
     let query = UserQuery {
-        email: None,
         filter: params.filter.clone(),
         offset: params.offset(),
         limit: params.count,
+        ..UserQuery::default()
     };
     let page = match scim.directory.list_users(&query).await {
         Ok(page) => page,
@@ -185,6 +189,7 @@ pub async fn get_user(
 
 /// What a POST or PUT body says about a user.
 struct UserInput {
+    user_name: UserName,
     email: Email,
     name: Option<String>,
     active: bool,
@@ -217,19 +222,18 @@ fn read_user(body: &Map<String, Value>) -> Result<UserInput, ScimError> {
         .and_then(Value::as_str)
         .filter(|u| !u.trim().is_empty())
         .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
+    let user_name = parse_user_name(user_name)?;
 
-    // The user's email: userName when it is an address, else the primary email.
-    let email = Email::parse(user_name.trim())
-        .ok()
-        .or_else(|| {
-            string_field(body, "emails")
-                .and_then(primary_value)
-                .and_then(|e| Email::parse(e.trim()).ok())
-        })
+    // The user's email: the primary email, else userName when it is an address.
+    let email = string_field(body, "emails")
+        .and_then(primary_value)
+        .and_then(|e| Email::parse(e.trim()).ok())
+        .or_else(|| Email::parse(user_name.as_str()).ok())
         .ok_or_else(|| {
             ScimError::invalid_value(
-                "Roster keys users by email: userName, or else the primary value of emails, \
-                 must be an email address",
+                "Every Roster user has an email address: send it as the primary value of \
+                 emails ([{\"value\": \"ana@example.com\", \"primary\": true}]), or as \
+                 userName",
             )
         })?;
 
@@ -249,12 +253,18 @@ fn read_user(body: &Map<String, Value>) -> Result<UserInput, ScimError> {
         None => None,
     };
     Ok(UserInput {
+        user_name,
         email,
         name: read_name(body)?,
         active,
         external_id,
         role,
     })
+}
+
+/// A userName as sent, without the spaces around it.
+fn parse_user_name(raw: &str) -> Result<UserName, ScimError> {
+    UserName::parse(raw.trim()).map_err(|e| ScimError::invalid_value(e.to_string()))
 }
 
 fn parse_role(raw: &str) -> Result<RoleName, ScimError> {
@@ -293,6 +303,7 @@ pub async fn create_user(
 
     let user = NewUser {
         email: input.email,
+        user_name: Some(input.user_name),
         name: input.name,
         role: input.role,
         active: input.active,
@@ -342,6 +353,7 @@ pub async fn replace_user(
 
     let changes = UserChanges {
         email: Some(input.email),
+        user_name: Some(Some(input.user_name)),
         name: Some(input.name),
         role: input.role,
         active: Some(input.active),
@@ -357,6 +369,9 @@ pub async fn replace_user(
 
 /// The writable state of a user while PATCH operations apply to it.
 struct Draft {
+    /// The userName an operation set; `None` leaves it as it is, so that the userName of
+    /// a user whose userName is its email follows an email change.
+    user_name: Option<String>,
     email: String,
     name: Option<String>,
     given: Option<Option<String>>,
@@ -369,6 +384,7 @@ struct Draft {
 impl Draft {
     fn of(user: &AccountUser) -> Draft {
         Draft {
+            user_name: None,
             email: user.email.clone(),
             name: user.name.clone(),
             given: None,
@@ -405,8 +421,10 @@ impl Draft {
                         "userName cannot be removed",
                     ));
                 }
-                self.email = text(value)?
-                    .ok_or_else(|| ScimError::invalid_value("userName cannot be null"))?;
+                self.user_name = Some(
+                    text(value)?
+                        .ok_or_else(|| ScimError::invalid_value("userName cannot be null"))?,
+                );
             }
             ("displayname", None) | ("name", Some("formatted")) => {
                 self.name = if remove { None } else { text(value)? };
@@ -506,9 +524,15 @@ impl Draft {
             None
         } else {
             Some(Email::parse(self.email.trim()).map_err(|e| {
-                ScimError::invalid_value(format!("userName must be an email address: {e}"))
+                ScimError::invalid_value(format!("emails must hold an email address: {e}"))
             })?)
         };
+        let user_name = self
+            .user_name
+            .as_deref()
+            .map(parse_user_name)
+            .transpose()?
+            .map(Some);
         let name = if self.given.is_some() || self.family.is_some() {
             let joined = [self.given.flatten(), self.family.flatten()]
                 .into_iter()
@@ -526,6 +550,7 @@ impl Draft {
         };
         Ok(UserChanges {
             email,
+            user_name,
             name: Some(normalize_name(name.as_deref()).map_err(ScimError::invalid_value)?),
             role,
             active: Some(self.active),

@@ -24,10 +24,20 @@ fn text(s: &str) -> SqlParam {
 }
 
 #[test]
-fn user_name_equality_uses_the_normalised_column_and_a_lower_cased_value() {
+fn user_name_equality_uses_the_normalised_key_and_a_lower_cased_value() {
     let sql = sqlite(r#"userName eq "Ana@Example.COM""#);
-    assert_eq!(sql.sql, "(email_normalized = ?1)");
+    assert_eq!(sql.sql, "(user_name_key = ?1)");
     assert_eq!(sql.params, vec![text("ana@example.com")]);
+}
+
+#[test]
+fn emails_still_compare_with_the_email_and_not_the_user_name() {
+    let sql = sqlite(r#"emails.value eq "Ana@Example.COM" or emails eq "b@x.io""#);
+    assert_eq!(
+        sql.sql,
+        "((email_normalized = ?1) OR (email_normalized = ?2))"
+    );
+    assert_eq!(sql.params, vec![text("ana@example.com"), text("b@x.io")]);
 }
 
 #[test]
@@ -38,7 +48,7 @@ fn postgres_placeholders_are_numbered_with_dollars_and_typed() {
     );
     assert_eq!(
         sql.sql,
-        "((email_normalized = $1::text) AND (active = $2::boolean) AND (id = $3::bigint))"
+        "((user_name_key = $1::text) AND (active = $2::boolean) AND (id = $3::bigint))"
     );
     assert_eq!(
         sql.params,
@@ -52,14 +62,14 @@ fn placeholders_start_where_the_caller_says() {
     let sql = user_filter(&parsed, Dialect::Sqlite, 3).unwrap();
     assert_eq!(
         sql.sql,
-        "((email_normalized = ?3) OR (name IS NOT NULL AND lower(name) = lower(?4)))"
+        "((user_name_key = ?3) OR (name IS NOT NULL AND lower(name) = lower(?4)))"
     );
 }
 
 #[test]
 fn wildcards_in_substring_values_are_escaped() {
     let sql = sqlite(r#"userName co "50%_off\\""#);
-    assert_eq!(sql.sql, "(email_normalized LIKE ?1 ESCAPE '\\')");
+    assert_eq!(sql.sql, "(user_name_key LIKE ?1 ESCAPE '\\')");
     assert_eq!(sql.params, vec![text("%50\\%\\_off\\\\%")]);
     assert_eq!(sqlite(r#"userName sw "A""#).params, vec![text("a%")]);
     assert_eq!(sqlite(r#"userName ew "B""#).params, vec![text("%b")]);
@@ -90,9 +100,9 @@ fn not_and_or_keep_their_grouping_in_sql() {
     let sql = sqlite(r#"not (userName eq "a" or userName eq "b") and roles eq "Admin""#);
     assert_eq!(
         sql.sql,
-        "((NOT ((email_normalized = ?1) OR (email_normalized = ?2))) AND (role = ?3))"
+        "((NOT ((user_name_key = ?1) OR (user_name_key = ?2))) AND (lower(role) = lower(?3)))"
     );
-    assert_eq!(sql.params, vec![text("a"), text("b"), text("admin")]);
+    assert_eq!(sql.params, vec![text("a"), text("b"), text("Admin")]);
 }
 
 #[test]
@@ -104,14 +114,17 @@ fn the_work_email_value_path_matches_every_user() {
     let entra = sqlite(r#"emails[type eq "work"].value eq "Ana@x.io""#);
     assert_eq!(entra.sql, "((1 = 1) AND (email_normalized = ?1))");
     assert_eq!(entra.params, vec![text("ana@x.io")]);
-    assert_eq!(sqlite(r#"roles[value eq "staff"]"#).sql, "(role = ?1)");
+    assert_eq!(
+        sqlite(r#"roles[value eq "staff"]"#).sql,
+        "(lower(role) = lower(?1))"
+    );
 }
 
 #[test]
 fn schema_prefixes_and_attribute_case_do_not_matter() {
     assert_eq!(
         sqlite(r#"urn:ietf:params:scim:schemas:core:2.0:User:USERNAME eq "a""#).sql,
-        "(email_normalized = ?1)"
+        "(user_name_key = ?1)"
     );
     assert_eq!(
         sqlite(r#"Name.Formatted sw "a""#).sql,

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use roster_core::{
-    AccountUser, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage, UserQuery,
-    DEFAULT_ROLES,
+    AccountUser, DirectoryError, NewRole, NewUser, Role, RoleChanges, RoleName, UserChanges,
+    UserPage, UserQuery, DEFAULT_ROLES,
 };
 use sqlx::{
     postgres::{PgPoolOptions, PgRow},
@@ -351,17 +351,17 @@ impl Backend for PostgresBackend {
         Ok(users::list_roles(&mut conn, account_id).await?)
     }
 
-    async fn create_role(&self, account_id: i64, name: RoleName) -> Result<Role, DirectoryError> {
-        users::create_role(&self.pool, account_id, &name).await
+    async fn create_role(&self, account_id: i64, role: NewRole) -> Result<Role, DirectoryError> {
+        users::create_role(&self.pool, account_id, &role).await
     }
 
-    async fn rename_role(
+    async fn update_role(
         &self,
         context: &UserWriteContext,
         id: i64,
-        name: RoleName,
+        changes: RoleChanges,
     ) -> Result<Role, DirectoryError> {
-        users::rename_role(&self.pool, context, id, &name).await
+        users::update_role(&self.pool, context, id, changes).await
     }
 
     async fn delete_role(&self, account_id: i64, id: i64) -> Result<(), DirectoryError> {

@@ -6,20 +6,23 @@
 //! admins, a role's holders) are those every earlier writer of the account left.
 
 use roster_core::{
-    filter::Filter, role::ADMIN_ROLE, AccountUser, DirectoryError, NewUser, Role, RoleName,
+    role::ADMIN_ROLE, AccountUser, DirectoryError, NewRole, NewUser, Role, RoleChanges,
     UserChanges, UserPage, UserQuery,
 };
-use sqlx::{postgres::PgRow, AssertSqlSafe, PgConnection, PgPool, Postgres, Row, Transaction};
+use sqlx::{postgres::PgRow, AssertSqlSafe, PgConnection, PgPool, Postgres, Transaction};
 
 use super::db_error;
 use crate::{
-    backend::{audit_snapshot, read_user, user_columns, UserWriteContext},
+    backend::{audit_snapshot, read_role, read_user, role_columns, user_columns, UserWriteContext},
     filter_sql::{self, Dialect, SqlParam},
     now_millis, rules, StoreError,
 };
 
 /// The unique index behind "one address per account"; see the migration.
 const EMAIL_UNIQUE_INDEX: &str = "account_users_email_unique";
+
+/// The unique index behind "one userName per account"; see migration 0002.
+const USER_NAME_UNIQUE_INDEX: &str = "account_users_user_name_unique";
 
 /// The unique constraint behind "one role of a name per account".
 const ROLE_UNIQUE_CONSTRAINT: &str = "roles_account_id_name_key";
@@ -36,10 +39,13 @@ fn violates(e: &sqlx::Error, constraint: &str) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.constraint() == Some(constraint))
 }
 
-/// Maps the unique index on normalised emails to the error a client can act on.
+/// Maps the unique indexes on normalised emails and userNames to the errors a client
+/// can act on.
 fn write_error(e: sqlx::Error) -> DirectoryError {
     if violates(&e, EMAIL_UNIQUE_INDEX) {
         DirectoryError::EmailTaken
+    } else if violates(&e, USER_NAME_UNIQUE_INDEX) {
+        DirectoryError::UserNameTaken
     } else {
         unavailable(e)
     }
@@ -50,6 +56,37 @@ fn role_write_error(e: sqlx::Error) -> DirectoryError {
         DirectoryError::RoleTaken
     } else {
         unavailable(e)
+    }
+}
+
+/// Tells the two uniqueness rules apart after [`write_error`] blamed the userName: an
+/// email that another user has is also that user's userName when it has none of its
+/// own, so both indexes refuse it, and PostgreSQL names whichever it checked first.
+/// The failed transaction is aborted, so the question goes to the pool.
+async fn refine_taken(
+    pool: &PgPool,
+    account_id: i64,
+    email_normalized: &str,
+    id: Option<i64>,
+    error: DirectoryError,
+) -> DirectoryError {
+    if error != DirectoryError::UserNameTaken {
+        return error;
+    }
+    let email_owner: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM account_users \
+         WHERE account_id = $1 AND email_normalized = $2 AND id IS DISTINCT FROM $3",
+    )
+    .bind(account_id)
+    .bind(email_normalized)
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .unwrap_or(None);
+    if email_owner.is_some() {
+        DirectoryError::EmailTaken
+    } else {
+        error
     }
 }
 
@@ -94,8 +131,8 @@ pub(super) async fn list(
     account_id: i64,
     query: &UserQuery,
 ) -> Result<UserPage, DirectoryError> {
-    if let Some(filter) = &query.filter {
-        return list_filtered(pool, account_id, filter, query).await;
+    if query.filter.is_some() || query.role.is_some() {
+        return list_filtered(pool, account_id, query).await;
     }
     let (limit, offset) = rules::limit_and_offset(query);
 
@@ -170,12 +207,12 @@ macro_rules! bind_params {
     }};
 }
 
-/// A page of the users matching a SCIM filter (and the email, when both are given).
-/// The SQL is made by [`filter_sql`], whose text holds no value from the filter.
+/// A page of the users matching a SCIM filter, a role, or both (and the email, when
+/// given too). The SQL is made by [`filter_sql`], whose text holds no value from the
+/// filter.
 async fn list_filtered(
     pool: &PgPool,
     account_id: i64,
-    filter: &Filter,
     query: &UserQuery,
 ) -> Result<UserPage, DirectoryError> {
     let mut conditions = vec!["account_id = $1::bigint".to_owned()];
@@ -184,10 +221,16 @@ async fn list_filtered(
         bound.push(SqlParam::Text(email.to_lowercase()));
         conditions.push(format!("email_normalized = ${}::text", bound.len()));
     }
-    let translated = filter_sql::user_filter(filter, Dialect::Postgres, bound.len() + 1)
-        .map_err(|e| DirectoryError::Unsupported(e.0))?;
-    conditions.push(translated.sql);
-    bound.extend(translated.params);
+    if let Some(role) = &query.role {
+        bound.push(SqlParam::Text(role.clone()));
+        conditions.push(format!("role = ${}::text", bound.len()));
+    }
+    if let Some(filter) = &query.filter {
+        let translated = filter_sql::user_filter(filter, Dialect::Postgres, bound.len() + 1)
+            .map_err(|e| DirectoryError::Unsupported(e.0))?;
+        conditions.push(translated.sql);
+        bound.extend(translated.params);
+    }
     let condition = conditions.join(" AND ");
 
     let count = format!("SELECT count(*) FROM account_users WHERE {condition}");
@@ -293,6 +336,27 @@ async fn record_event(
     Ok(())
 }
 
+/// Stamps the roles a user joined or left as modified, since a group's members are
+/// part of it (RFC 7643 section 3.1, `meta.lastModified`).
+async fn touch_roles(
+    conn: &mut PgConnection,
+    account_id: i64,
+    before: Option<&AccountUser>,
+    after: Option<&AccountUser>,
+    now: i64,
+) -> Result<(), DirectoryError> {
+    for role in rules::roles_touched(before, after) {
+        sqlx::query("UPDATE roles SET updated_at = $3 WHERE account_id = $1 AND name = $2")
+            .bind(account_id)
+            .bind(role)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
 async fn adjust_user_count(
     conn: &mut PgConnection,
     account_id: i64,
@@ -318,10 +382,11 @@ pub(super) async fn create(
     check_role(&mut tx, context.account_id, role).await?;
 
     let now = now_millis();
+    let (user_name, user_name_normalized) = rules::user_name_of_new_user(&user);
     let created = sqlx::query(concat!(
         "INSERT INTO account_users (account_id, email, email_normalized, name, role, active, \
-         external_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-         RETURNING ",
+         external_id, created_at, updated_at, user_name, user_name_normalized) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING ",
         user_columns!()
     ))
     .bind(context.account_id)
@@ -332,11 +397,21 @@ pub(super) async fn create(
     .bind(user.active)
     .bind(&user.external_id)
     .bind(now)
+    .bind(user_name)
+    .bind(user_name_normalized)
     .fetch_one(&mut *tx)
     .await
-    .and_then(|row| user_from_row(&row))
-    .map_err(write_error)?;
+    .and_then(|row| user_from_row(&row));
+    let created = match created {
+        Ok(created) => created,
+        Err(e) => {
+            drop(tx);
+            let email = user.email.normalized();
+            return Err(refine_taken(pool, context.account_id, &email, None, write_error(e)).await);
+        }
+    };
     adjust_user_count(&mut tx, context.account_id, 1).await?;
+    touch_roles(&mut tx, context.account_id, None, Some(&created), now).await?;
     record_event(&mut tx, context, created.id, "create", None, Some(&created)).await?;
 
     tx.commit().await.map_err(unavailable)?;
@@ -370,10 +445,12 @@ pub(super) async fn update(
     }
 
     let planned = &plan.after;
+    let now = now_millis();
     let after = sqlx::query(concat!(
         "UPDATE account_users SET email = $3, \
          email_normalized = coalesce($4, email_normalized), name = $5, role = $6, \
-         active = $7, external_id = $8, updated_at = $9, version = version + 1 \
+         active = $7, external_id = $8, updated_at = $9, user_name = $10, \
+         user_name_normalized = $11, version = version + 1 \
          WHERE account_id = $1 AND id = $2 RETURNING ",
         user_columns!()
     ))
@@ -385,11 +462,30 @@ pub(super) async fn update(
     .bind(&planned.role)
     .bind(planned.active)
     .bind(&planned.external_id)
-    .bind(now_millis())
+    .bind(now)
+    .bind(&planned.user_name)
+    .bind(&plan.user_name_normalized)
     .fetch_one(&mut *tx)
     .await
-    .and_then(|row| user_from_row(&row))
-    .map_err(write_error)?;
+    .and_then(|row| user_from_row(&row));
+    let after = match after {
+        Ok(after) => after,
+        Err(e) => {
+            drop(tx);
+            let email = planned.email.to_lowercase();
+            return Err(
+                refine_taken(pool, context.account_id, &email, Some(id), write_error(e)).await,
+            );
+        }
+    };
+    touch_roles(
+        &mut tx,
+        context.account_id,
+        Some(&before),
+        Some(&after),
+        now,
+    )
+    .await?;
     record_event(&mut tx, context, id, "update", Some(&before), Some(&after)).await?;
 
     tx.commit().await.map_err(unavailable)?;
@@ -421,6 +517,14 @@ pub(super) async fn delete(
         .await
         .map_err(unavailable)?;
     adjust_user_count(&mut tx, context.account_id, -1).await?;
+    touch_roles(
+        &mut tx,
+        context.account_id,
+        Some(&before),
+        None,
+        now_millis(),
+    )
+    .await?;
     record_event(&mut tx, context, id, "delete", Some(&before), None).await?;
 
     tx.commit().await.map_err(unavailable)
@@ -430,20 +534,18 @@ pub(super) async fn list_roles(
     conn: &mut PgConnection,
     account_id: i64,
 ) -> Result<Vec<Role>, StoreError> {
-    let rows =
-        sqlx::query("SELECT id, name, member_count FROM roles WHERE account_id = $1 ORDER BY id")
-            .bind(account_id)
-            .fetch_all(conn)
-            .await
-            .map_err(db_error)?;
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        role_columns!(),
+        " FROM roles r JOIN accounts a ON a.id = r.account_id \
+         WHERE r.account_id = $1 ORDER BY r.id"
+    ))
+    .bind(account_id)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?;
     rows.iter()
-        .map(|row| {
-            Ok(Role {
-                id: row.try_get(0)?,
-                name: row.try_get(1)?,
-                members: row.try_get::<i64, _>(2)? as u64,
-            })
-        })
+        .map(read_role)
         .collect::<Result<_, sqlx::Error>>()
         .map_err(db_error)
 }
@@ -463,22 +565,23 @@ async fn role_by_id(
 pub(super) async fn create_role(
     pool: &PgPool,
     account_id: i64,
-    name: &RoleName,
+    role: &NewRole,
 ) -> Result<Role, DirectoryError> {
     let mut tx = begin(pool, account_id).await.map_err(unavailable)?;
-    let id: i64 =
-        sqlx::query_scalar("INSERT INTO roles (account_id, name) VALUES ($1, $2) RETURNING id")
-            .bind(account_id)
-            .bind(name.as_str())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(role_write_error)?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO roles (account_id, name, external_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4) RETURNING id",
+    )
+    .bind(account_id)
+    .bind(role.name.as_str())
+    .bind(&role.external_id)
+    .bind(now_millis())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(role_write_error)?;
+    let created = role_by_id(&mut tx, account_id, id).await?;
     tx.commit().await.map_err(unavailable)?;
-    Ok(Role {
-        id,
-        name: name.as_str().to_owned(),
-        members: 0,
-    })
+    Ok(created)
 }
 
 #[tracing::instrument(
@@ -486,38 +589,78 @@ pub(super) async fn create_role(
     skip_all,
     fields(account_id = context.account_id, role_id = id)
 )]
-pub(super) async fn rename_role(
+pub(super) async fn update_role(
     pool: &PgPool,
     context: &UserWriteContext,
     id: i64,
-    name: &RoleName,
+    changes: RoleChanges,
 ) -> Result<Role, DirectoryError> {
     let mut tx = begin(pool, context.account_id).await.map_err(unavailable)?;
     let role = role_by_id(&mut tx, context.account_id, id).await?;
-    if !rules::check_rename(&role, name)? {
+    let Some(changes) = rules::plan_role_update(&role, changes)? else {
         return Ok(role);
-    }
-    sqlx::query("UPDATE roles SET name = $3 WHERE account_id = $1 AND id = $2")
+    };
+    let now = now_millis();
+    let name = changes
+        .name
+        .as_ref()
+        .map_or(role.name.as_str(), |n| n.as_str());
+    let external_id = changes
+        .external_id
+        .unwrap_or_else(|| role.external_id.clone());
+    sqlx::query(
+        "UPDATE roles SET name = $3, external_id = $4, updated_at = $5 \
+         WHERE account_id = $1 AND id = $2",
+    )
+    .bind(context.account_id)
+    .bind(id)
+    .bind(name)
+    .bind(&external_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(role_write_error)?;
+    if changes.name.is_some() {
+        rename_holders(&mut tx, context, &role.name, name, now).await?;
+        // The member-count trigger moved the holders from a name that no longer exists
+        // to the renamed role, which counted them already: count them again.
+        sqlx::query(
+            "UPDATE roles SET member_count = (SELECT count(*) FROM account_users \
+             WHERE account_id = $1 AND role = $3) WHERE account_id = $1 AND id = $2",
+        )
         .bind(context.account_id)
         .bind(id)
-        .bind(name.as_str())
+        .bind(name)
         .execute(&mut *tx)
         .await
-        .map_err(role_write_error)?;
+        .map_err(unavailable)?;
+    }
 
-    // The holders' records change too, and each such change is audited like any other.
+    let updated = role_by_id(&mut tx, context.account_id, id).await?;
+    tx.commit().await.map_err(unavailable)?;
+    Ok(updated)
+}
+
+/// Moves the holders of a renamed role to its new name; each such change is audited
+/// like any other.
+async fn rename_holders(
+    conn: &mut PgConnection,
+    context: &UserWriteContext,
+    old: &str,
+    new: &str,
+    now: i64,
+) -> Result<(), DirectoryError> {
     let holders: Vec<AccountUser> = sqlx::query(concat!(
         "SELECT ",
         user_columns!(),
         " FROM account_users WHERE account_id = $1 AND role = $2 ORDER BY id"
     ))
     .bind(context.account_id)
-    .bind(&role.name)
-    .fetch_all(&mut *tx)
+    .bind(old)
+    .fetch_all(&mut *conn)
     .await
     .and_then(|rows| rows.iter().map(user_from_row).collect())
     .map_err(unavailable)?;
-    let now = now_millis();
     for before in holders {
         let after = sqlx::query(concat!(
             "UPDATE account_users SET role = $3, updated_at = $4, version = version + 1 \
@@ -526,14 +669,14 @@ pub(super) async fn rename_role(
         ))
         .bind(context.account_id)
         .bind(before.id)
-        .bind(name.as_str())
+        .bind(new)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await
         .and_then(|row| user_from_row(&row))
         .map_err(unavailable)?;
         record_event(
-            &mut tx,
+            conn,
             context,
             before.id,
             "update",
@@ -542,20 +685,7 @@ pub(super) async fn rename_role(
         )
         .await?;
     }
-
-    sqlx::query(
-        "UPDATE roles SET member_count = (SELECT count(*) FROM account_users \
-         WHERE account_id = $1 AND role = $3) WHERE account_id = $1 AND id = $2",
-    )
-    .bind(context.account_id)
-    .bind(id)
-    .bind(name.as_str())
-    .execute(&mut *tx)
-    .await
-    .map_err(unavailable)?;
-    let renamed = role_by_id(&mut tx, context.account_id, id).await?;
-    tx.commit().await.map_err(unavailable)?;
-    Ok(renamed)
+    Ok(())
 }
 
 pub(super) async fn delete_role(
@@ -589,13 +719,17 @@ pub(super) async fn set_roles(
             .await
             .map_err(db_error)?;
     }
+    let now = now_millis();
     for name in plan.add {
-        sqlx::query("INSERT INTO roles (account_id, name) VALUES ($1, $2)")
-            .bind(account_id)
-            .bind(name)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        sqlx::query(
+            "INSERT INTO roles (account_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)",
+        )
+        .bind(account_id)
+        .bind(name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
     }
     tx.commit().await.map_err(db_error)
 }

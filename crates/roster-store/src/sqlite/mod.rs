@@ -19,8 +19,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use r2d2_sqlite::SqliteConnectionManager;
 use roster_core::{
-    AccountUser, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage, UserQuery,
-    DEFAULT_ROLES,
+    AccountUser, DirectoryError, NewRole, NewUser, Role, RoleChanges, RoleName, UserChanges,
+    UserPage, UserQuery, DEFAULT_ROLES,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
@@ -44,12 +44,15 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
         M::up(include_str!(
-            "../../migrations/sqlite/0002_token_expiry.sql"
+            "../../migrations/sqlite/0002_user_names_and_group_details.sql"
         )),
         M::up(include_str!(
-            "../../migrations/sqlite/0003_role_member_counts.sql"
+            "../../migrations/sqlite/0003_token_expiry.sql"
         )),
-        M::up(include_str!("../../migrations/sqlite/0004_user_blocks.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0004_role_member_counts.sql"
+        )),
+        M::up(include_str!("../../migrations/sqlite/0005_user_blocks.sql")),
     ])
 }
 
@@ -447,19 +450,19 @@ impl Backend for SqliteBackend {
         self.read(|conn| users::list_roles(conn, account_id).map_err(DirectoryError::from))
     }
 
-    async fn create_role(&self, account_id: i64, name: RoleName) -> Result<Role, DirectoryError> {
-        self.write(move |tx| users::create_role(tx, account_id, &name))
+    async fn create_role(&self, account_id: i64, role: NewRole) -> Result<Role, DirectoryError> {
+        self.write(move |tx| users::create_role(tx, account_id, &role))
             .await
     }
 
-    async fn rename_role(
+    async fn update_role(
         &self,
         context: &UserWriteContext,
         id: i64,
-        name: RoleName,
+        changes: RoleChanges,
     ) -> Result<Role, DirectoryError> {
         let context = context.clone();
-        self.write(move |tx| users::rename_role(tx, &context, id, &name))
+        self.write(move |tx| users::update_role(tx, &context, id, changes))
             .await
     }
 

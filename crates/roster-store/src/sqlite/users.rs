@@ -1,10 +1,9 @@
 //! Users and roles on SQLite. Each write runs in the writer's transaction, in a savepoint
 //! of its own: it checks the directory's rules, makes the change, and writes its audit event.
 
-use roster_core::filter::Filter;
 use roster_core::{
-    role::ADMIN_ROLE, AccountUser, DirectoryError, NewUser, Role, RoleName, UserChanges, UserPage,
-    UserQuery,
+    role::ADMIN_ROLE, AccountUser, DirectoryError, NewRole, NewUser, Role, RoleChanges,
+    UserChanges, UserPage, UserQuery,
 };
 use rusqlite::{
     params, params_from_iter,
@@ -14,7 +13,7 @@ use rusqlite::{
 
 use super::db_error;
 use crate::{
-    backend::{audit_snapshot, read_user, user_columns, UserWriteContext},
+    backend::{audit_snapshot, read_role, read_user, role_columns, user_columns, UserWriteContext},
     filter_sql::{self, Dialect, SqlParam},
     now_millis, rules, StoreError,
 };
@@ -29,16 +28,50 @@ fn unavailable(e: impl std::fmt::Display) -> DirectoryError {
     DirectoryError::Unavailable(e.to_string())
 }
 
-/// Maps the unique index on normalised emails to the error a client can act on.
+/// Maps the unique indexes on normalised emails and userNames to the errors a client
+/// can act on. SQLite names the index's columns in its message.
 fn write_error(e: rusqlite::Error) -> DirectoryError {
     if let rusqlite::Error::SqliteFailure(failure, Some(message)) = &e {
-        if failure.code == ErrorCode::ConstraintViolation
-            && message.contains("account_users.email_normalized")
-        {
-            return DirectoryError::EmailTaken;
+        if failure.code == ErrorCode::ConstraintViolation {
+            if message.contains("account_users.email_normalized") {
+                return DirectoryError::EmailTaken;
+            }
+            if message.contains("account_users.user_name_key") {
+                return DirectoryError::UserNameTaken;
+            }
         }
     }
     unavailable(e)
+}
+
+/// Tells the two uniqueness rules apart after [`write_error`] blamed the userName: an
+/// email that another user has is also that user's userName when it has none of its
+/// own, so both indexes refuse it, and SQLite names whichever it checked first.
+fn refine_taken(
+    tx: &Connection,
+    account_id: i64,
+    email_normalized: &str,
+    id: Option<i64>,
+    error: DirectoryError,
+) -> DirectoryError {
+    if error != DirectoryError::UserNameTaken {
+        return error;
+    }
+    let email_owner: Option<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM account_users \
+             WHERE account_id = ?1 AND email_normalized = ?2 AND id IS NOT ?3",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![account_id, email_normalized, id], |row| row.get(0))
+                .optional()
+        })
+        .unwrap_or(None);
+    if email_owner.is_some() {
+        DirectoryError::EmailTaken
+    } else {
+        error
+    }
 }
 
 pub(crate) fn get(
@@ -61,8 +94,8 @@ pub(crate) fn list(
     account_id: i64,
     query: &UserQuery,
 ) -> Result<UserPage, DirectoryError> {
-    if let Some(filter) = &query.filter {
-        return list_filtered(conn, account_id, filter, query);
+    if query.filter.is_some() || query.role.is_some() {
+        return list_filtered(conn, account_id, query);
     }
     let (limit, offset) = rules::limit_and_offset(query);
 
@@ -115,7 +148,8 @@ pub(crate) fn list(
     })
 }
 
-/// A page of the users matching a SCIM filter (and the email, when both are given).
+/// A page of the users matching a SCIM filter, a role, or both (and the email, when
+/// given too).
 ///
 /// The statements are cached like the fixed ones: a filter's SQL depends only on its
 /// shape, its values being bound, and identity providers send a handful of shapes over
@@ -123,7 +157,6 @@ pub(crate) fn list(
 fn list_filtered(
     conn: &Connection,
     account_id: i64,
-    filter: &Filter,
     query: &UserQuery,
 ) -> Result<UserPage, DirectoryError> {
     let mut conditions = vec!["account_id = ?1".to_owned()];
@@ -132,10 +165,16 @@ fn list_filtered(
         bound.push(SqlParam::Text(email.to_lowercase()));
         conditions.push(format!("email_normalized = ?{}", bound.len()));
     }
-    let translated = filter_sql::user_filter(filter, Dialect::Sqlite, bound.len() + 1)
-        .map_err(|e| DirectoryError::Unsupported(e.0))?;
-    conditions.push(translated.sql);
-    bound.extend(translated.params);
+    if let Some(role) = &query.role {
+        bound.push(SqlParam::Text(role.clone()));
+        conditions.push(format!("role = ?{}", bound.len()));
+    }
+    if let Some(filter) = &query.filter {
+        let translated = filter_sql::user_filter(filter, Dialect::Sqlite, bound.len() + 1)
+            .map_err(|e| DirectoryError::Unsupported(e.0))?;
+        conditions.push(translated.sql);
+        bound.extend(translated.params);
+    }
     let condition = conditions.join(" AND ");
 
     let total: i64 = conn
@@ -257,6 +296,23 @@ fn record_event(
     Ok(())
 }
 
+/// Stamps the roles a user joined or left as modified, since a group's members are
+/// part of it (RFC 7643 section 3.1, `meta.lastModified`).
+fn touch_roles(
+    tx: &Connection,
+    account_id: i64,
+    before: Option<&AccountUser>,
+    after: Option<&AccountUser>,
+    now: i64,
+) -> Result<(), DirectoryError> {
+    for role in rules::roles_touched(before, after) {
+        tx.prepare_cached("UPDATE roles SET updated_at = ?3 WHERE account_id = ?1 AND name = ?2")
+            .and_then(|mut stmt| stmt.execute(params![account_id, role, now]))
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
 fn adjust_user_count(tx: &Connection, account_id: i64, by: i64) -> Result<(), DirectoryError> {
     tx.prepare_cached("UPDATE accounts SET user_count = user_count + ?2 WHERE id = ?1")
         .and_then(|mut stmt| stmt.execute(params![account_id, by]))
@@ -273,11 +329,13 @@ pub(crate) fn create(
     check_role(tx, context.account_id, &role)?;
 
     let now = now_millis();
+    let (user_name, user_name_normalized) = rules::user_name_of_new_user(&user);
     let created = tx
         .prepare_cached(&format!(
             "INSERT INTO account_users \
-             (account_id, email, email_normalized, name, role, active, external_id, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING {USER_COLUMNS}"
+             (account_id, email, email_normalized, name, role, active, external_id, created_at, updated_at, \
+             user_name, user_name_normalized) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10) RETURNING {USER_COLUMNS}"
         ))
         .and_then(|mut stmt| {
             stmt.query_row(
@@ -290,12 +348,16 @@ pub(crate) fn create(
                     user.active,
                     user.external_id,
                     now,
+                    user_name,
+                    user_name_normalized,
                 ],
                 user_from_row,
             )
         })
-        .map_err(write_error)?;
+        .map_err(write_error)
+        .map_err(|e| refine_taken(tx, context.account_id, &user.email.normalized(), None, e))?;
     adjust_user_count(tx, context.account_id, 1)?;
+    touch_roles(tx, context.account_id, None, Some(&created), now)?;
     record_event(tx, context, created.id, "create", None, Some(&created))?;
 
     Ok(created)
@@ -320,10 +382,12 @@ pub(crate) fn update(
     }
 
     let planned = &plan.after;
+    let now = now_millis();
     let after = tx
         .prepare_cached(&format!(
             "UPDATE account_users SET email = ?3, email_normalized = coalesce(?4, email_normalized), \
              name = ?5, role = ?6, active = ?7, external_id = ?8, updated_at = ?9, \
+             user_name = ?10, user_name_normalized = ?11, \
              version = version + 1 WHERE account_id = ?1 AND id = ?2 RETURNING {USER_COLUMNS}"
         ))
         .and_then(|mut stmt| {
@@ -337,12 +401,19 @@ pub(crate) fn update(
                     planned.role,
                     planned.active,
                     planned.external_id,
-                    now_millis(),
+                    now,
+                    planned.user_name,
+                    plan.user_name_normalized,
                 ],
                 user_from_row,
             )
         })
-        .map_err(write_error)?;
+        .map_err(write_error)
+        .map_err(|e| {
+            let email = planned.email.to_lowercase();
+            refine_taken(tx, context.account_id, &email, Some(id), e)
+        })?;
+    touch_roles(tx, context.account_id, Some(&before), Some(&after), now)?;
     record_event(tx, context, id, "update", Some(&before), Some(&after))?;
 
     Ok(after)
@@ -362,6 +433,7 @@ pub(crate) fn delete(
         .and_then(|mut stmt| stmt.execute(params![context.account_id, id]))
         .map_err(unavailable)?;
     adjust_user_count(tx, context.account_id, -1)?;
+    touch_roles(tx, context.account_id, Some(&before), None, now_millis())?;
     record_event(tx, context, id, "delete", Some(&before), None)?;
 
     Ok(())
@@ -369,18 +441,15 @@ pub(crate) fn delete(
 
 pub(crate) fn list_roles(conn: &Connection, account_id: i64) -> Result<Vec<Role>, StoreError> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, name, member_count FROM roles WHERE account_id = ?1 ORDER BY id",
-        )
+        .prepare_cached(concat!(
+            "SELECT ",
+            role_columns!(),
+            " FROM roles r JOIN accounts a ON a.id = r.account_id \
+             WHERE r.account_id = ?1 ORDER BY r.id"
+        ))
         .map_err(db_error)?;
     let roles = stmt
-        .query_map([account_id], |row| {
-            Ok(Role {
-                id: row.get(0)?,
-                name: row.get(1)?,
-                members: row.get::<_, i64>(2)? as u64,
-            })
-        })
+        .query_map([account_id], |row| read_role(row))
         .map_err(db_error)?
         .collect::<Result<_, _>>()
         .map_err(db_error)?;
@@ -404,38 +473,72 @@ fn role_write_error(e: rusqlite::Error) -> DirectoryError {
 pub(crate) fn create_role(
     tx: &Connection,
     account_id: i64,
-    name: &RoleName,
+    role: &NewRole,
 ) -> Result<Role, DirectoryError> {
     tx.execute(
-        "INSERT INTO roles (account_id, name) VALUES (?1, ?2)",
-        params![account_id, name.as_str()],
+        "INSERT INTO roles (account_id, name, external_id, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?4)",
+        params![
+            account_id,
+            role.name.as_str(),
+            role.external_id,
+            now_millis()
+        ],
     )
     .map_err(role_write_error)?;
-    let id = tx.last_insert_rowid();
-    Ok(Role {
-        id,
-        name: name.as_str().to_owned(),
-        members: 0,
-    })
+    let created = role_by_id(tx, account_id, tx.last_insert_rowid())?;
+    Ok(created)
 }
 
-pub(crate) fn rename_role(
+pub(crate) fn update_role(
     tx: &Connection,
     context: &UserWriteContext,
     id: i64,
-    name: &RoleName,
+    changes: RoleChanges,
 ) -> Result<Role, DirectoryError> {
     let role = role_by_id(tx, context.account_id, id)?;
-    if !rules::check_rename(&role, name)? {
+    let Some(changes) = rules::plan_role_update(&role, changes)? else {
         return Ok(role);
-    }
+    };
+    let now = now_millis();
+    let name = changes
+        .name
+        .as_ref()
+        .map_or(role.name.as_str(), |n| n.as_str());
+    let external_id = changes
+        .external_id
+        .unwrap_or_else(|| role.external_id.clone());
     tx.execute(
-        "UPDATE roles SET name = ?3 WHERE account_id = ?1 AND id = ?2",
-        params![context.account_id, id, name.as_str()],
+        "UPDATE roles SET name = ?3, external_id = ?4, updated_at = ?5 \
+         WHERE account_id = ?1 AND id = ?2",
+        params![context.account_id, id, name, external_id, now],
     )
     .map_err(role_write_error)?;
+    if changes.name.is_some() {
+        rename_holders(tx, context, &role.name, name, now)?;
+        // The member-count triggers moved the holders from a name that no longer
+        // exists to the renamed role, which counted them already: count them again.
+        tx.prepare_cached(
+            "UPDATE roles SET member_count = (SELECT count(*) FROM account_users \
+             WHERE account_id = ?1 AND role = ?3) WHERE account_id = ?1 AND id = ?2",
+        )
+        .and_then(|mut stmt| stmt.execute(params![context.account_id, id, name]))
+        .map_err(unavailable)?;
+    }
 
-    // The holders' records change too, and each such change is audited like any other.
+    let updated = role_by_id(tx, context.account_id, id)?;
+    Ok(updated)
+}
+
+/// Moves the holders of a renamed role to its new name; each such change is audited
+/// like any other.
+fn rename_holders(
+    tx: &Connection,
+    context: &UserWriteContext,
+    old: &str,
+    new: &str,
+    now: i64,
+) -> Result<(), DirectoryError> {
     let holders = {
         let mut stmt = tx
             .prepare_cached(&format!(
@@ -443,11 +546,10 @@ pub(crate) fn rename_role(
             ))
             .map_err(unavailable)?;
         let rows = stmt
-            .query_map(params![context.account_id, role.name], user_from_row)
+            .query_map(params![context.account_id, old], user_from_row)
             .map_err(unavailable)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)?
     };
-    let now = now_millis();
     for before in holders {
         let after = tx
             .prepare_cached(&format!(
@@ -456,7 +558,7 @@ pub(crate) fn rename_role(
             ))
             .and_then(|mut stmt| {
                 stmt.query_row(
-                    params![context.account_id, before.id, name.as_str(), now],
+                    params![context.account_id, before.id, new, now],
                     user_from_row,
                 )
             })
@@ -470,15 +572,7 @@ pub(crate) fn rename_role(
             Some(&after),
         )?;
     }
-
-    tx.prepare_cached(
-        "UPDATE roles SET member_count = (SELECT count(*) FROM account_users \
-         WHERE account_id = ?1 AND role = ?3) WHERE account_id = ?1 AND id = ?2",
-    )
-    .and_then(|mut stmt| stmt.execute(params![context.account_id, id, name.as_str()]))
-    .map_err(unavailable)?;
-    let renamed = role_by_id(tx, context.account_id, id)?;
-    Ok(renamed)
+    Ok(())
 }
 
 pub(crate) fn delete_role(tx: &Connection, account_id: i64, id: i64) -> Result<(), DirectoryError> {
@@ -502,10 +596,11 @@ pub(crate) fn set_roles(
         tx.execute("DELETE FROM roles WHERE id = ?1", [id])
             .map_err(db_error)?;
     }
+    let now = now_millis();
     for name in plan.add {
         tx.execute(
-            "INSERT INTO roles (account_id, name) VALUES (?1, ?2)",
-            params![account_id, name],
+            "INSERT INTO roles (account_id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+            params![account_id, name, now],
         )
         .map_err(db_error)?;
     }

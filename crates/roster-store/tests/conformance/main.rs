@@ -10,7 +10,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use roster_core::{
-    AccountUser, Actor, Directory, Email, NewUser, RoleName, UserChanges, UserQuery,
+    AccountUser, Actor, Directory, Email, NewUser, RoleName, UserChanges, UserName, UserQuery,
 };
 use roster_store::{Store, StoreDirectory};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
@@ -87,6 +87,11 @@ impl Db {
     }
 
     /// Opens a store on this check's database: each call is another server node.
+    /// The database's URL, for checks that prepare it before a store opens it.
+    pub fn url(&self) -> &str {
+        &self.0.url
+    }
+
     pub async fn open(&self) -> Store {
         Store::open(&self.0.url).await.expect("the store opens")
     }
@@ -204,6 +209,10 @@ pub fn directory(store: &Store, account_id: i64) -> StoreDirectory {
 
 pub fn email(raw: &str) -> Email {
     Email::parse(raw).unwrap()
+}
+
+pub fn user_name(raw: &str) -> UserName {
+    UserName::parse(raw).unwrap()
 }
 
 pub fn role(raw: &str) -> RoleName {

@@ -1,20 +1,34 @@
 //! The role catalogue: adding, renaming, deleting and replacing roles.
 
-use roster_core::{Directory, DirectoryError, Role, DEFAULT_ROLES};
+use roster_core::{Directory, DirectoryError, NewRole, Role, RoleChanges, RoleName, DEFAULT_ROLES};
 use roster_store::StoreError;
 
 use crate::{account, add, directory, everyone, role, role_change, Check, Db};
 
 pub fn checks() -> Vec<(&'static str, Check)> {
     checks![
+        member_counts_follow_every_change_of_a_user,
         a_new_account_has_the_default_catalogue,
         a_role_can_be_added_once_and_then_held,
         renaming_a_role_moves_its_holders_and_audits_each_of_them,
-        member_counts_follow_every_change_of_a_user,
         the_admin_role_cannot_be_renamed_nor_another_renamed_to_admin,
         a_held_role_cannot_be_deleted_nor_the_admin_role,
         replacing_the_catalogue_refuses_to_drop_held_roles_or_admin,
+        a_role_keeps_its_external_id_and_its_dates,
+        a_roles_last_modification_moves_when_its_members_change,
+        role_names_are_free_text_and_their_holders_are_found_by_exact_name,
     ]
+}
+
+fn named(name: &str) -> NewRole {
+    NewRole::named(role(name))
+}
+
+fn rename(name: &str) -> RoleChanges {
+    RoleChanges {
+        name: Some(role(name)),
+        ..RoleChanges::default()
+    }
 }
 
 fn names(roles: &[Role]) -> Vec<&str> {
@@ -38,27 +52,29 @@ async fn a_role_can_be_added_once_and_then_held(db: Db) {
     let (account_id, _) = account(&store).await;
     let users = directory(&store, account_id);
 
-    let billing = users.create_role(role("billing")).await.unwrap();
+    let billing = users.create_role(named("billing")).await.unwrap();
     assert_eq!((billing.name.as_str(), billing.members), ("billing", 0));
     assert_eq!(
-        users.create_role(role("billing")).await.unwrap_err(),
+        users.create_role(named("billing")).await.unwrap_err(),
         DirectoryError::RoleTaken
     );
     add(&users, "ana@example.com", "billing").await;
 
     let roles = users.list_roles().await.unwrap();
+    let held = roles.last().unwrap();
     assert_eq!(
-        roles.last(),
-        Some(&Role {
+        held,
+        &Role {
             members: 1,
+            updated_at: held.updated_at,
             ..billing
-        })
+        }
     );
 
     // Another account's catalogue is its own.
     let (other_id, _) = account(&store).await;
     directory(&store, other_id)
-        .create_role(role("billing"))
+        .create_role(named("billing"))
         .await
         .unwrap();
 }
@@ -71,16 +87,17 @@ async fn renaming_a_role_moves_its_holders_and_audits_each_of_them(db: Db) {
     let bo = add(&users, "bo@example.com", "staff").await;
     let staff = users.list_roles().await.unwrap()[1].clone();
 
-    let ops = users.rename_role(staff.id, role("ops")).await.unwrap();
+    let ops = users.update_role(staff.id, rename("ops")).await.unwrap();
 
     assert_eq!(
         ops,
         Role {
-            id: staff.id,
             name: "ops".into(),
-            members: 2
+            updated_at: ops.updated_at,
+            ..staff.clone()
         }
     );
+    assert!(ops.updated_at >= staff.updated_at);
     for before in [&ana, &bo] {
         let after = users.get_user(before.id).await.unwrap();
         assert_eq!((after.role.as_str(), after.version), ("ops", 2));
@@ -95,17 +112,20 @@ async fn renaming_a_role_moves_its_holders_and_audits_each_of_them(db: Db) {
     }
 
     // Renaming to the name it has changes nothing; to a taken name is refused.
-    assert_eq!(users.rename_role(staff.id, role("ops")).await.unwrap(), ops);
+    assert_eq!(
+        users.update_role(staff.id, rename("ops")).await.unwrap(),
+        ops
+    );
     assert_eq!(store.audit_events(account_id).await.unwrap().len(), 4);
     assert_eq!(
         users
-            .rename_role(staff.id, role("viewer"))
+            .update_role(staff.id, rename("viewer"))
             .await
             .unwrap_err(),
         DirectoryError::RoleTaken
     );
     assert_eq!(
-        users.rename_role(-1, role("nobody")).await.unwrap_err(),
+        users.update_role(-1, rename("nobody")).await.unwrap_err(),
         DirectoryError::RoleNotFound
     );
 }
@@ -118,7 +138,7 @@ async fn the_admin_role_cannot_be_renamed_nor_another_renamed_to_admin(db: Db) {
 
     for (id, name) in [(roles[0].id, "owner"), (roles[1].id, "admin")] {
         assert!(matches!(
-            users.rename_role(id, role(name)).await.unwrap_err(),
+            users.update_role(id, rename(name)).await.unwrap_err(),
             DirectoryError::Unsupported(_)
         ));
     }
@@ -187,6 +207,138 @@ async fn replacing_the_catalogue_refuses_to_drop_held_roles_or_admin(db: Db) {
         store.set_roles("no-such-key", &[role("admin")]).await,
         Err(StoreError::AccountNotFound("no-such-key".into()))
     );
+}
+
+/// Lets the clock move on by more than the timestamps' millisecond.
+async fn tick() {
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+}
+
+async fn a_role_keeps_its_external_id_and_its_dates(db: Db) {
+    let store = db.open().await;
+    let (account_id, _) = account(&store).await;
+    let users = directory(&store, account_id);
+    let defaults = users.list_roles().await.unwrap();
+    assert!(defaults
+        .iter()
+        .all(|r| r.created_at.is_some() && r.updated_at == r.created_at));
+
+    let billing = users
+        .create_role(NewRole {
+            name: role("billing"),
+            external_id: Some("okta-group-1".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(billing.external_id.as_deref(), Some("okta-group-1"));
+    assert!(billing.created_at.is_some() && billing.updated_at == billing.created_at);
+    assert_eq!(users.list_roles().await.unwrap().last(), Some(&billing));
+
+    tick().await;
+    let changed = users
+        .update_role(
+            billing.id,
+            RoleChanges {
+                external_id: Some(Some("okta-group-2".into())),
+                ..RoleChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.external_id.as_deref(), Some("okta-group-2"));
+    assert_eq!(changed.created_at, billing.created_at);
+    assert!(changed.updated_at > billing.updated_at);
+
+    let cleared = users
+        .update_role(
+            billing.id,
+            RoleChanges {
+                external_id: Some(None),
+                ..RoleChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.external_id, None);
+    // A change to what the role already is writes nothing.
+    let same = RoleChanges {
+        name: Some(role("billing")),
+        external_id: Some(None),
+    };
+    assert_eq!(users.update_role(billing.id, same).await.unwrap(), cleared);
+}
+
+async fn a_roles_last_modification_moves_when_its_members_change(db: Db) {
+    let store = db.open().await;
+    let (account_id, _) = account(&store).await;
+    let users = directory(&store, account_id);
+    let modified =
+        |roles: &[Role], name: &str| roles.iter().find(|r| r.name == name).unwrap().updated_at;
+    let before = users.list_roles().await.unwrap();
+
+    tick().await;
+    let ana = add(&users, "ana@example.com", "staff").await;
+    let joined = users.list_roles().await.unwrap();
+    assert!(modified(&joined, "staff") > modified(&before, "staff"));
+    assert_eq!(modified(&joined, "viewer"), modified(&before, "viewer"));
+
+    tick().await;
+    users
+        .update_user(ana.id, role_change("viewer"), None)
+        .await
+        .unwrap();
+    let moved = users.list_roles().await.unwrap();
+    assert!(modified(&moved, "staff") > modified(&joined, "staff"));
+    assert!(modified(&moved, "viewer") > modified(&joined, "viewer"));
+
+    tick().await;
+    users.delete_user(ana.id).await.unwrap();
+    let left = users.list_roles().await.unwrap();
+    assert!(modified(&left, "viewer") > modified(&moved, "viewer"));
+    assert_eq!(modified(&left, "staff"), modified(&moved, "staff"));
+}
+
+async fn role_names_are_free_text_and_their_holders_are_found_by_exact_name(db: Db) {
+    let store = db.open().await;
+    let (account_id, _) = account(&store).await;
+    let users = directory(&store, account_id);
+    let team = users.create_role(named("sales-team")).await.unwrap();
+    let ana = add(&users, "ana@example.com", "sales-team").await;
+
+    let renamed = users
+        .update_role(team.id, rename("Updated-Sales Team"))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        (renamed.name.as_str(), renamed.members),
+        ("Updated-Sales Team", 1)
+    );
+    assert_eq!(
+        users.get_user(ana.id).await.unwrap().role,
+        "Updated-Sales Team"
+    );
+    let holders = |name: &str| roster_core::UserQuery {
+        role: Some(name.into()),
+        ..everyone()
+    };
+    let found = users
+        .list_users(&holders("Updated-Sales Team"))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.users.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [ana.id]
+    );
+    assert_eq!(
+        users
+            .list_users(&holders("updated-sales team"))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let _: RoleName = role("Updated-Sales Team");
 }
 
 async fn member_counts_follow_every_change_of_a_user(db: Db) {

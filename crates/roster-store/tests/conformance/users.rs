@@ -7,7 +7,7 @@ use roster_core::{
 
 use crate::{
     account, add, deactivation, directory, email, email_change, everyone, role, role_change, user,
-    Check, Db,
+    user_name, Check, Db,
 };
 
 pub fn checks() -> Vec<(&'static str, Check)> {
@@ -27,7 +27,257 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         an_update_that_changes_nothing_writes_nothing,
         each_update_increments_the_version_and_a_stale_version_is_refused,
         a_scim_filter_finds_its_users_alone_or_with_the_email_query,
+        a_user_name_that_is_not_an_email_is_kept_apart_and_found_by_user_name_filters,
+        user_names_are_unique_per_account_whatever_their_case_emails_included,
+        a_user_name_that_is_the_email_follows_the_email_and_one_set_apart_stays,
+        a_database_of_the_first_schema_migrates_with_every_user_name_its_email,
     ]
+}
+
+fn with_user_name(raw_email: &str, raw_user_name: &str) -> NewUser {
+    NewUser {
+        user_name: Some(user_name(raw_user_name)),
+        ..user(raw_email, "viewer")
+    }
+}
+
+fn user_name_change(raw: &str) -> UserChanges {
+    UserChanges {
+        user_name: Some(Some(user_name(raw))),
+        ..UserChanges::default()
+    }
+}
+
+fn scim(filter: &str) -> UserQuery {
+    UserQuery {
+        filter: Some(parse(filter).unwrap()),
+        ..everyone()
+    }
+}
+
+async fn ids(users: &roster_store::StoreDirectory, filter: &str) -> Vec<i64> {
+    let page = users.list_users(&scim(filter)).await.unwrap();
+    page.users.iter().map(|u| u.id).collect()
+}
+
+async fn a_user_name_that_is_not_an_email_is_kept_apart_and_found_by_user_name_filters(db: Db) {
+    let store = db.open().await;
+    let (account_id, _) = account(&store).await;
+    let users = directory(&store, account_id);
+
+    let ana = users
+        .create_user(with_user_name("ana@example.com", "Ana.Silva"))
+        .await
+        .unwrap();
+    let bo = add(&users, "bo@example.com", "viewer").await;
+
+    assert_eq!(ana.user_name.as_deref(), Some("Ana.Silva"));
+    assert_eq!(users.get_user(ana.id).await.unwrap(), ana);
+    assert_eq!(
+        (bo.user_name.as_deref(), bo.user_name()),
+        (None, "bo@example.com")
+    );
+
+    assert_eq!(ids(&users, r#"userName eq "ana.silva""#).await, [ana.id]);
+    assert_eq!(
+        ids(&users, r#"userName eq "ANA@example.com""#).await,
+        [0; 0]
+    );
+    assert_eq!(
+        ids(&users, r#"userName eq "bo@example.com""#).await,
+        [bo.id]
+    );
+    assert_eq!(
+        ids(&users, r#"emails.value eq "ana@example.com""#).await,
+        [ana.id]
+    );
+    assert_eq!(
+        ids(&users, r#"emails eq "ana@example.com""#).await,
+        [ana.id]
+    );
+    assert_eq!(ids(&users, r#"userName sw "ana.""#).await, [ana.id]);
+
+    let events = store.audit_events(account_id).await.unwrap();
+    assert_eq!(events[0].after.as_ref().unwrap()["user_name"], "Ana.Silva");
+}
+
+async fn user_names_are_unique_per_account_whatever_their_case_emails_included(db: Db) {
+    let store = db.open().await;
+    let (account_id, _) = account(&store).await;
+    let users = directory(&store, account_id);
+    let ana = users
+        .create_user(with_user_name("ana@example.com", "Ana.Silva"))
+        .await
+        .unwrap();
+    let bo = add(&users, "bo@example.com", "viewer").await;
+
+    let taken = |e: DirectoryError| assert_eq!(e, DirectoryError::UserNameTaken);
+    taken(
+        users
+            .create_user(with_user_name("cy@example.com", "ANA.SILVA"))
+            .await
+            .unwrap_err(),
+    );
+    // A user without a userName of its own has its email as userName.
+    taken(
+        users
+            .create_user(with_user_name("cy@example.com", "Bo@Example.com"))
+            .await
+            .unwrap_err(),
+    );
+    taken(
+        users
+            .update_user(bo.id, user_name_change("ana.silva"), None)
+            .await
+            .unwrap_err(),
+    );
+    // An email may not become a userName another user already has.
+    let cy = users
+        .create_user(with_user_name("cy@example.com", "dee@example.com"))
+        .await
+        .unwrap();
+    taken(
+        users
+            .create_user(user("DEE@example.com", "viewer"))
+            .await
+            .unwrap_err(),
+    );
+    taken(
+        users
+            .update_user(bo.id, email_change("dee@example.com"), None)
+            .await
+            .unwrap_err(),
+    );
+
+    assert_eq!(users.get_user(ana.id).await.unwrap(), ana);
+    assert_eq!(users.get_user(bo.id).await.unwrap(), bo);
+    assert_eq!(users.list_users(&everyone()).await.unwrap().total, 3);
+    assert_eq!(cy.user_name(), "dee@example.com");
+
+    // Another account's userNames are its own.
+    let (other_id, _) = account(&store).await;
+    directory(&store, other_id)
+        .create_user(with_user_name("ana@example.com", "ana.silva"))
+        .await
+        .unwrap();
+}
+
+async fn a_user_name_that_is_the_email_follows_the_email_and_one_set_apart_stays(db: Db) {
+    let store = db.open().await;
+    let (account_id, _) = account(&store).await;
+    let users = directory(&store, account_id);
+    let ana = users
+        .create_user(with_user_name("ana@example.com", "ana@example.com"))
+        .await
+        .unwrap();
+    let bo = users
+        .create_user(with_user_name("bo@example.com", "bo"))
+        .await
+        .unwrap();
+    assert_eq!(
+        ana.user_name, None,
+        "a userName equal to the email is not kept apart"
+    );
+
+    let ana = users
+        .update_user(ana.id, email_change("ana.silva@example.com"), None)
+        .await
+        .unwrap();
+    let bo = users
+        .update_user(bo.id, email_change("bo.berg@example.com"), None)
+        .await
+        .unwrap();
+
+    assert_eq!(ana.user_name(), "ana.silva@example.com");
+    assert_eq!(bo.user_name(), "bo");
+    assert_eq!(
+        ids(&users, r#"userName eq "ana.silva@example.com""#).await,
+        [ana.id]
+    );
+    assert_eq!(
+        ids(&users, r#"userName eq "ana@example.com""#).await,
+        [0; 0]
+    );
+    // The old address is free again, as an email and as a userName.
+    add(&users, "ana@example.com", "viewer").await;
+
+    // Setting a userName back to the email makes it follow the email again.
+    let bo = users
+        .update_user(bo.id, user_name_change("bo.berg@example.com"), None)
+        .await
+        .unwrap();
+    assert_eq!(bo.user_name, None);
+}
+
+/// Existing databases must migrate cleanly: users made before userNames were kept apart
+/// have their email as userName, found by `userName eq` and kept unique.
+async fn a_database_of_the_first_schema_migrates_with_every_user_name_its_email(db: Db) {
+    first_schema_with_one_user(db.url()).await;
+
+    let store = db.open().await;
+    let account = store.account("legacy").await.unwrap();
+    let users = directory(&store, account.id);
+
+    let ana = users.get_user(1).await.unwrap();
+    assert_eq!(
+        (ana.user_name.as_deref(), ana.user_name()),
+        (None, "Ana@Example.com")
+    );
+    assert_eq!(ids(&users, r#"userName eq "ana@example.com""#).await, [1]);
+    assert_eq!(
+        users
+            .create_user(with_user_name("bo@example.com", "ANA@example.com"))
+            .await
+            .unwrap_err(),
+        DirectoryError::UserNameTaken
+    );
+    let roles = users.list_roles().await.unwrap();
+    assert!(roles
+        .iter()
+        .all(|r| r.created_at.is_some() && r.updated_at.is_some()));
+    assert_eq!(
+        roles[0].created_at.unwrap().timestamp_millis(),
+        1_700_000_000_000
+    );
+}
+
+/// Makes `url` a database at the first migration, with one account, its default roles
+/// and one user, as a release before userNames were kept apart left it.
+async fn first_schema_with_one_user(url: &str) {
+    const ROWS: &str = "INSERT INTO accounts (app_key, name, secret_digest, user_count, created_at) \
+         VALUES ('legacy', 'Legacy', 'x', 1, 1700000000000); \
+         INSERT INTO roles (account_id, name) VALUES (1, 'admin'), (1, 'viewer'); \
+         INSERT INTO account_users (account_id, email, email_normalized, role, created_at, updated_at) \
+         VALUES (1, 'Ana@Example.com', 'ana@example.com', 'admin', 1700000000000, 1700000000000);";
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch(include_str!("../../migrations/sqlite/0001_initial.sql"))
+            .unwrap();
+        // rusqlite_migration counts applied migrations in user_version.
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(ROWS).unwrap();
+        return;
+    }
+    let mut migrator = sqlx::migrate::Migrator::new(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/migrations/postgres"
+    )))
+    .await
+    .unwrap();
+    migrator.migrations = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version == 1)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    migrator.run(&pool).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(ROWS))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
 }
 
 async fn users_are_created_read_listed_updated_and_deleted(db: Db) {
@@ -451,6 +701,7 @@ async fn an_update_that_changes_nothing_writes_nothing(db: Db) {
 
     let same = UserChanges {
         email: Some(email("ana@example.com")),
+        user_name: Some(Some(user_name("ana@example.com"))),
         name: Some(Some("Ana".into())),
         role: Some(role("admin")),
         active: Some(true),
@@ -576,9 +827,8 @@ async fn deep_pages_are_exact_across_blocks_after_deletes_and_interleaved_accoun
     // have gaps; created a few at a time, as concurrent clients would.
     let mut ids = Vec::new();
     for batch in 0..14 {
-        let creates = (0..50).map(|n| {
-            users.create_user(user(&format!("u{batch}-{n}@example.com"), "viewer"))
-        });
+        let creates = (0..50)
+            .map(|n| users.create_user(user(&format!("u{batch}-{n}@example.com"), "viewer")));
         for created in futures::future::join_all(creates).await {
             ids.push(created.unwrap().id);
         }
