@@ -22,7 +22,7 @@ use roster_core::{
     AccountUser, DirectoryError, NewRole, NewUser, Role, RoleChanges, RoleName, UserChanges,
     UserPage, UserQuery, DEFAULT_ROLES,
 };
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{config::DbConfig, params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 
 use crate::{
@@ -130,6 +130,11 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // Room for the fixed statements and the filter shapes identity providers send.
     conn.set_prepared_statement_cache_capacity(64);
+    // Plans that do not depend on the values bound to them. Without this guarantee the
+    // bundled SQLite plans a statement again each time a new value is bound to its
+    // LIMIT, or to any parameter once ANALYZE has made statistics, which cost the
+    // filtered listings as much as running them.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     // WAL lets readers go on while the writer commits. FULL syncs the WAL on every
     // commit: an acknowledged write survives a power cut, not only a killed process.
     conn.pragma_update(None, "journal_mode", "WAL")?;
