@@ -13,6 +13,7 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         the_admin_role_cannot_be_renamed_nor_another_renamed_to_admin,
         a_held_role_cannot_be_deleted_nor_the_admin_role,
         replacing_the_catalogue_refuses_to_drop_held_roles_or_admin,
+        the_default_role_cannot_leave_the_catalogue_by_any_route,
     ]
 }
 
@@ -176,14 +177,53 @@ async fn replacing_the_catalogue_refuses_to_drop_held_roles_or_admin(db: Db) {
     assert_eq!(store.roles(&app_key).await.unwrap(), before);
 
     store
-        .set_roles(&app_key, &[role("admin"), role("staff"), role("ops")])
+        .set_roles(
+            &app_key,
+            &[role("admin"), role("staff"), role("viewer"), role("ops")],
+        )
         .await
         .unwrap();
     let after = store.roles(&app_key).await.unwrap();
-    assert_eq!(names(&after), ["admin", "staff", "ops"]);
+    assert_eq!(names(&after), ["admin", "staff", "viewer", "ops"]);
     assert_eq!(after[..2], before[..2], "kept roles keep their ids");
     assert_eq!(
-        store.set_roles("no-such-key", &[role("admin")]).await,
+        store
+            .set_roles("no-such-key", &[role("admin"), role("viewer")])
+            .await,
         Err(StoreError::AccountNotFound("no-such-key".into()))
     );
+}
+
+/// Users created without a role get the default one; without it in the catalogue, every
+/// such create would be refused.
+async fn the_default_role_cannot_leave_the_catalogue_by_any_route(db: Db) {
+    let store = db.open().await;
+    let (account_id, app_key) = account(&store).await;
+    let users = directory(&store, account_id);
+    let before = store.roles(&app_key).await.unwrap();
+    let viewer = before.iter().find(|r| r.name == "viewer").unwrap().clone();
+
+    match store
+        .set_roles(&app_key, &[role("admin"), role("staff")])
+        .await
+    {
+        Err(StoreError::Invalid(message)) => {
+            assert!(message.contains("viewer"), "{message}");
+            assert!(message.contains("without a role"), "{message}");
+        }
+        other => panic!("dropping the default role gave {other:?}"),
+    }
+    assert!(matches!(
+        users.delete_role(viewer.id).await.unwrap_err(),
+        DirectoryError::Unsupported(_)
+    ));
+    assert!(matches!(
+        users
+            .rename_role(viewer.id, role("guest"))
+            .await
+            .unwrap_err(),
+        DirectoryError::Unsupported(_)
+    ));
+    assert_eq!(store.roles(&app_key).await.unwrap(), before);
+    add(&users, "ana@example.com", "viewer").await;
 }

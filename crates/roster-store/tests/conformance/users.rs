@@ -26,6 +26,7 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         an_update_that_changes_nothing_writes_nothing,
         each_update_increments_the_version_and_a_stale_version_is_refused,
         a_scim_filter_finds_its_users_alone_or_with_the_email_query,
+        text_holding_a_nul_character_is_answered_alike_on_every_backend,
     ]
 }
 
@@ -563,4 +564,45 @@ async fn a_scim_filter_finds_its_users_alone_or_with_the_email_query(db: Db) {
         .await
         .unwrap();
     assert_eq!((nobody.users.len(), nobody.total), (0, 0));
+}
+
+/// PostgreSQL's text cannot hold NUL: a query for it finds nobody and a write of it is
+/// refused as unsupported, on SQLite as well, rather than failing in the database.
+async fn text_holding_a_nul_character_is_answered_alike_on_every_backend(db: Db) {
+    let store = db.open().await;
+    let (account_id, _) = account(&store).await;
+    let users = directory(&store, account_id);
+    let ana = add(&users, "ana@example.com", "admin").await;
+
+    let query = UserQuery {
+        email: Some("ana@example.com\0".into()),
+        ..everyone()
+    };
+    assert_eq!(users.list_users(&query).await.unwrap(), UserPage::default());
+    let query = UserQuery {
+        filter: Some(parse("userName eq \"ana\u{0}@example.com\" or active eq true").unwrap()),
+        ..everyone()
+    };
+    assert!(matches!(
+        users.list_users(&query).await,
+        Err(DirectoryError::Unsupported(_))
+    ));
+
+    let named = NewUser {
+        name: Some("Bo\0".into()),
+        ..user("bo@example.com", "staff")
+    };
+    assert!(matches!(
+        users.create_user(named).await,
+        Err(DirectoryError::Unsupported(_))
+    ));
+    let external = UserChanges {
+        external_id: Some(Some("x\0".into())),
+        ..UserChanges::default()
+    };
+    assert!(matches!(
+        users.update_user(ana.id, external, None).await,
+        Err(DirectoryError::Unsupported(_))
+    ));
+    assert_eq!(users.list_users(&everyone()).await.unwrap().total, 1);
 }
