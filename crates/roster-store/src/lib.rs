@@ -128,6 +128,10 @@ impl Store {
                          it with `roster migrate` or by starting `roster serve`"
                     )));
                 }
+                // Processes opening one new file together would each run the migrations,
+                // and all but the first would fail on the tables it made (or find the file
+                // locked): they take turns, on the same lock as the first account.
+                let _turn = lock_exclusively(path.clone().into()).await?;
                 let checked = path.clone();
                 tokio::task::spawn_blocking(move || sqlite::check_openable(&checked))
                     .await
@@ -494,16 +498,31 @@ impl Directory for StoreDirectory {
     }
 }
 
-/// Opens `path` and waits for an exclusive lock on it, held until the file is dropped.
+/// Opens the SQLite file at `path`, creating it empty (which SQLite reads as an empty
+/// database) when there is none, and waits for an exclusive lock on it, held until the
+/// file is dropped.
 async fn lock_exclusively(path: std::path::PathBuf) -> Result<std::fs::File, StoreError> {
+    let shown = path.display().to_string();
     tokio::task::spawn_blocking(move || {
-        let file = std::fs::File::open(&path)?;
+        let file = match std::fs::File::open(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)?,
+            other => other?,
+        };
         file.lock()?;
         Ok(file)
     })
     .await
     .map_err(|e| StoreError::Database(e.to_string()))?
-    .map_err(|e: std::io::Error| StoreError::Database(format!("cannot lock the database: {e}")))
+    .map_err(|e: std::io::Error| {
+        StoreError::Invalid(format!(
+            "cannot open the database {shown}: {e}; Roster needs a writable SQLite file in \
+             a writable folder"
+        ))
+    })
 }
 
 /// PostgreSQL's text cannot hold a NUL character, so no stored key holds one: a key
