@@ -4,7 +4,11 @@
 //! Data goes to stdout and everything else (progress, warnings, logs) to stderr, so the
 //! output of any command can be piped or redirected.
 
+// Every line goes through `console`, which does not panic on a closed stream.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod commands;
+mod console;
 mod logging;
 
 use std::process::ExitCode;
@@ -69,16 +73,57 @@ async fn main() -> ExitCode {
         Command::Audit(args) => commands::audit::run(args).await,
         Command::Roles(args) => commands::roles::run(args).await,
         Command::Login(args) => commands::login::run(args).await,
-        Command::Openapi => {
-            print!("{}", roster_server::openapi::document_json());
-            Ok(())
-        }
+        Command::Openapi => console::data_text(&roster_server::openapi::document_json()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            console::say!("error: {e:#}");
             commands::exit_code(&e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every argument of `command` and its subcommands, with the command's name.
+    fn arguments(command: &clap::Command, found: &mut Vec<(String, clap::Arg)>) {
+        for arg in command.get_arguments() {
+            found.push((command.get_name().to_owned(), arg.clone()));
+        }
+        for sub in command.get_subcommands() {
+            arguments(sub, found);
+        }
+    }
+
+    #[test]
+    fn every_flag_whose_variable_may_hold_a_password_hides_its_value_in_help() {
+        let mut found = Vec::new();
+        arguments(&Cli::command(), &mut found);
+
+        let mut checked = 0;
+        for (command, arg) in found {
+            let Some(variable) = arg.get_env().and_then(|v| v.to_str()) else {
+                continue;
+            };
+            // URLs may carry user:password; secrets should never be flags at all, but
+            // one that became a flag must not show either.
+            if variable
+                .split('_')
+                .any(|word| ["URL", "UPSTREAM", "SECRET", "PASSWORD"].contains(&word))
+            {
+                assert!(
+                    arg.is_hide_env_values_set(),
+                    "{command} --{}: {variable}",
+                    arg.get_id()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 3, "the database URL, base URL and upstream");
     }
 }

@@ -66,8 +66,8 @@ fn provisioning_with_another_role_and_update_changes_the_role() {
 
     assert_eq!(run.json()["role"], "viewer");
     assert!(
-        run.stderr.contains("role is staff, not viewer"),
-        "{}",
+        run.stderr.contains("updated user") && run.stderr.contains("role staff -> viewer"),
+        "says what it changed: {}",
         run.stderr
     );
     assert_directory(&server, &[("bo@example.com", "viewer")]);
@@ -380,4 +380,75 @@ fn an_audit_during_which_users_are_added_warns_on_stderr() {
         "{}",
         audit.stderr
     );
+}
+
+#[test]
+fn provisioning_one_email_ten_times_at_once_exits_0_every_time_and_makes_one_user() {
+    let server = TestServer::start();
+    let args = [
+        "provision",
+        "--email",
+        "conc@example.com",
+        "--role",
+        "staff",
+    ];
+
+    let runs: Vec<_> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..10)
+            .map(|_| scope.spawn(|| roster(&server, &args)))
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+
+    for run in &runs {
+        assert_eq!(run.code, 0, "{run:#?}");
+    }
+    assert_directory(&server, &[("conc@example.com", "staff")]);
+}
+
+#[test]
+fn an_empty_or_padded_email_flag_is_refused_before_any_request() {
+    let server = TestServer::start();
+    for command in [&["provision"][..], &["deprovision", "--yes"]] {
+        let run = roster(&server, &[command, &["--email", ""]].concat()).expect_code(2);
+        assert!(
+            run.stderr.contains("--email must not be empty"),
+            "{}",
+            run.stderr
+        );
+        let run = roster(
+            &server,
+            &[command, &["--email", " ana@example.com "]].concat(),
+        )
+        .expect_code(2);
+        assert!(run.stderr.contains("remove them"), "{}", run.stderr);
+        assert_eq!(run.stdout, "");
+    }
+    let run = roster(&server, &["users", "get", "--email", ""]).expect_code(2);
+    assert!(
+        run.stderr.contains("--email must not be empty"),
+        "{}",
+        run.stderr
+    );
+    assert_directory(&server, &[]);
+}
+
+#[test]
+fn an_audit_into_a_folder_that_does_not_exist_fails_before_reading_any_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("missing").join("users.csv");
+    // Nothing listens on port 1: had the walk started, the error would be about it.
+    let run = toolkit::run(
+        toolkit::bare()
+            .env("ROSTER_BASE_URL", "http://127.0.0.1:1")
+            .env("ROSTER_APP_KEY", "k")
+            .env("ROSTER_SECRET", "s")
+            .args(["audit", "--out", out.to_str().unwrap()]),
+        None,
+    )
+    .expect_code(2);
+
+    assert!(run.stderr.contains("--out"), "{}", run.stderr);
+    assert!(run.stderr.contains("missing"), "{}", run.stderr);
+    assert!(!run.stderr.contains("127.0.0.1"), "{}", run.stderr);
 }

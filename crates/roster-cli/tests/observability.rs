@@ -168,3 +168,52 @@ fn json_logs_are_one_object_a_line_and_hold_no_secret_token_or_email() {
         );
     }
 }
+
+/// A client's request id could carry anything into the logs at info level.
+#[test]
+fn a_request_id_sent_by_the_client_is_replaced_by_the_servers_own_and_never_logged() {
+    let server = TestServer::start_with(&["--log-format", "json"]);
+    let token = server.token();
+    let sent = format!("ana@example.com {token}");
+
+    let mut returned = Vec::new();
+    for path in ["/healthz", "/nowhere"] {
+        let response = client()
+            .get(server.url(path))
+            .header("x-request-id", &sent)
+            .send()
+            .unwrap();
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_ne!(id, sent);
+        assert_eq!(id.len(), 36, "a UUID: {id}");
+        returned.push(id);
+    }
+    let response = client()
+        .get(server.users_url())
+        .bearer_auth(&token)
+        .header("x-request-id", "plain-id-from-the-client")
+        .send()
+        .unwrap();
+    assert_ne!(
+        response.headers()["x-request-id"],
+        "plain-id-from-the-client"
+    );
+
+    let logs = server.logs();
+    for needle in [
+        "ana@example.com",
+        token.as_str(),
+        "plain-id-from-the-client",
+    ] {
+        assert!(!logs.contains(needle), "{needle:?} is in the logs:\n{logs}");
+    }
+    for id in &returned {
+        assert!(
+            logs.contains(id.as_str()),
+            "the server's id {id} is logged:\n{logs}"
+        );
+    }
+}

@@ -17,11 +17,15 @@ pub struct Email(String);
 pub enum EmailError {
     #[error("email is required")]
     Empty,
-    #[error("email must be at most {EMAIL_MAX_LEN} characters")]
+    // Counted in bytes of UTF-8, as SMTP counts octets; the message says so, since a
+    // letter outside ASCII takes more than one.
+    #[error(
+        "email must be at most {EMAIL_MAX_LEN} bytes long (a letter outside ASCII takes 2 to 4)"
+    )]
     TooLong,
     #[error("email must look like name@example.com")]
     Malformed,
-    #[error("the part of an email before the @ must be at most 64 characters")]
+    #[error("the part of an email before the @ must be at most 64 bytes long (a letter outside ASCII takes 2 to 4)")]
     LocalPartTooLong,
 }
 
@@ -122,6 +126,20 @@ mod tests {
         assert_eq!(Email::parse(&long_local), Err(EmailError::LocalPartTooLong));
         let long = format!("{}@{}.com", "a".repeat(60), "b".repeat(200));
         assert_eq!(Email::parse(&long), Err(EmailError::TooLong));
+    }
+
+    #[test]
+    fn the_length_limits_count_bytes_and_their_messages_say_so() {
+        // 100 two-byte letters: 100 characters, 200 bytes.
+        let local = "é".repeat(40);
+        let long = format!("{local}@{}.com", "ü".repeat(100));
+        assert!(long.chars().count() < EMAIL_MAX_LEN && long.len() > EMAIL_MAX_LEN);
+        let refused = Email::parse(&long).unwrap_err();
+        assert_eq!(refused, EmailError::TooLong);
+        assert!(refused.to_string().contains("254 bytes"), "{refused}");
+        let refused = Email::parse(&format!("{}@example.com", "é".repeat(33))).unwrap_err();
+        assert_eq!(refused, EmailError::LocalPartTooLong);
+        assert!(refused.to_string().contains("64 bytes"), "{refused}");
     }
 
     #[test]

@@ -26,7 +26,7 @@ use utoipa::OpenApi;
 
 use crate::{
     auth::{authorize, presented_token},
-    extract::{json_body, query_map, Body, PathParams},
+    extract::{json_body, query_map, readable_json, Body, PathParams},
     openapi::PatchLikePut,
     ApiError, AppState,
 };
@@ -80,9 +80,20 @@ async fn open_directory(
 }
 
 /// The `utoken` of a JSON body, for calls whose body carries nothing else.
-fn body_token(body: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    value.get("utoken")?.as_str().map(str::to_owned)
+///
+/// A body that is sent must be readable JSON, and is checked before authorization:
+/// the token may be inside it, so a body that cannot be read would otherwise be
+/// answered as a missing token. Saying that it is not JSON tells an unauthorized caller
+/// nothing it did not send.
+fn body_token(body: &[u8]) -> Result<Option<String>, ApiError> {
+    if body.trim_ascii().is_empty() {
+        return Ok(None);
+    }
+    let value: serde_json::Value = readable_json(body)?;
+    Ok(value
+        .get("utoken")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned))
 }
 
 /// Ids are written in one way only: decimal digits, no sign, no leading zero.
@@ -162,21 +173,26 @@ async fn parse_role(directory: &StoreDirectory, raw: &str) -> Result<RoleName, A
     }
 }
 
-/// Reads a create or update body; an unreadable one is reported after authentication,
-/// so that a caller without a valid token learns nothing about what it sent.
-fn read_user_request(body: &[u8]) -> (Option<String>, Result<AccountUserFields, ApiError>) {
+/// What a create or update body holds: the token, and the fields once authorized.
+type UserRequest = (Option<String>, Result<AccountUserFields, ApiError>);
+
+/// Reads a create or update body. A body that is not JSON at all is refused at once
+/// (see [`body_token`]); one of the wrong shape is reported after authorization, so
+/// that a caller without a valid token learns nothing about what the API expects.
+fn read_user_request(body: &[u8]) -> Result<UserRequest, ApiError> {
+    let token = body_token(body)?;
     if body.trim_ascii().is_empty() {
-        return (
+        return Ok((
             None,
             Err(ApiError::InvalidParameters(
                 "The request body must be a JSON object with an account_user object".to_owned(),
             )),
-        );
+        ));
     }
-    match json_body::<AccountUserRequest>(body) {
+    Ok(match json_body::<AccountUserRequest>(body) {
         Ok(request) => (request.utoken, Ok(request.account_user)),
-        Err(e) => (body_token(body), Err(e)),
-    }
+        Err(e) => (token, Err(e)),
+    })
 }
 
 /// Lists the users of an account, a page at a time.
@@ -212,14 +228,8 @@ pub async fn list_account_users(
     Body(body): Body,
 ) -> Reply<AccountUserList> {
     let query = query_map(raw_query.as_deref())?;
-    let directory = open_directory(
-        &state,
-        &app_key,
-        &query,
-        body_token(&body).as_deref(),
-        &headers,
-    )
-    .await?;
+    let token = body_token(&body)?;
+    let directory = open_directory(&state, &app_key, &query, token.as_deref(), &headers).await?;
 
     let page = page_param(&query, "page", 1, None)?;
     let count = page_param(&query, "count", DEFAULT_PER_PAGE, Some(MAX_PER_PAGE))?;
@@ -229,6 +239,14 @@ pub async fn list_account_users(
         Some(email) if email.trim().is_empty() => {
             return Err(ApiError::InvalidParameters(
                 "email must be an address; leave the parameter out to list every user".to_owned(),
+            ))
+        }
+        // No address holds one, and PostgreSQL could not even compare it.
+        Some(email) if email.chars().any(char::is_control) => {
+            return Err(ApiError::InvalidParameters(
+                "email must not contain control characters such as NUL (%00); \
+                 send the address alone"
+                    .to_owned(),
             ))
         }
         email => email.cloned(),
@@ -281,14 +299,8 @@ pub async fn get_account_user(
     Body(body): Body,
 ) -> Reply<AccountUserResponse> {
     let query = query_map(raw_query.as_deref())?;
-    let directory = open_directory(
-        &state,
-        &app_key,
-        &query,
-        body_token(&body).as_deref(),
-        &headers,
-    )
-    .await?;
+    let token = body_token(&body)?;
+    let directory = open_directory(&state, &app_key, &query, token.as_deref(), &headers).await?;
 
     let id = parse_id(&raw_id)?;
     let user = directory
@@ -332,7 +344,7 @@ pub async fn create_account_user(
     Body(body): Body,
 ) -> Reply<AccountUserResponse> {
     let query = query_map(raw_query.as_deref())?;
-    let (token, fields) = read_user_request(&body);
+    let (token, fields) = read_user_request(&body)?;
     let directory = open_directory(&state, &app_key, &query, token.as_deref(), &headers).await?;
     let fields = fields?;
 
@@ -388,7 +400,7 @@ pub async fn update_account_user(
     Body(body): Body,
 ) -> Reply<AccountUserResponse> {
     let query = query_map(raw_query.as_deref())?;
-    let (token, fields) = read_user_request(&body);
+    let (token, fields) = read_user_request(&body)?;
     let directory = open_directory(&state, &app_key, &query, token.as_deref(), &headers).await?;
     let id = parse_id(&raw_id)?;
     let fields = fields?;
@@ -455,14 +467,8 @@ pub async fn delete_account_user(
     Body(body): Body,
 ) -> Reply<Empty> {
     let query = query_map(raw_query.as_deref())?;
-    let directory = open_directory(
-        &state,
-        &app_key,
-        &query,
-        body_token(&body).as_deref(),
-        &headers,
-    )
-    .await?;
+    let token = body_token(&body)?;
+    let directory = open_directory(&state, &app_key, &query, token.as_deref(), &headers).await?;
 
     let id = parse_id(&raw_id)?;
     directory
@@ -535,7 +541,7 @@ mod tests {
             let body = serde_json::json!({
                 "account_user": {"email": email, "name": name, "role": role}
             });
-            let (_, fields) = read_user_request(body.to_string().as_bytes());
+            let (_, fields) = read_user_request(body.to_string().as_bytes()).unwrap();
             proptest::prop_assert!(fields.is_ok());
         }
     }

@@ -89,6 +89,25 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Parses a body that must be JSON, whatever its shape, saying where it stops being
+/// JSON when it is not.
+pub fn readable_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ApiError::InvalidParameters(format!(
+                "The request body is not valid JSON (line {}, column {}); send one JSON object",
+                e.line(),
+                e.column()
+            ))
+        } else {
+            ApiError::InvalidParameters(format!(
+                "The request body has the wrong shape: {}",
+                plain_message(&e.to_string())
+            ))
+        }
+    })
+}
+
 /// Serde's message without what only a Rust programmer reads: the position (the path
 /// says more) and the names of our types ("expected struct AccountUserFields").
 fn plain_message(message: &str) -> String {

@@ -2,6 +2,10 @@
 //!
 //! The line names the matched route (`/apps/{app_key}/account_users/{id}`), never the
 //! URI, whose query may carry a token or an email address.
+//!
+//! The request id is always the server's own: an `X-Request-Id` sent by the client is
+//! dropped, since it could carry anything (an address, a token) into the logs at info
+//! level. The server's id is returned in `x-request-id`.
 
 use std::{
     sync::Arc,
@@ -57,6 +61,7 @@ pub fn layer(router: Router, metrics: Arc<Metrics>) -> Router {
 
     router.layer(
         ServiceBuilder::new()
+            .map_request(drop_client_request_id)
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(trace)
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -65,6 +70,12 @@ pub fn layer(router: Router, metrics: Arc<Metrics>) -> Router {
             }))
             .layer(CatchPanicLayer::custom(crate::error::panic_response)),
     )
+}
+
+/// Removes the client's `X-Request-Id`, so that the id set next is always generated.
+fn drop_client_request_id(mut request: Request) -> Request {
+    request.headers_mut().remove(REQUEST_ID);
+    request
 }
 
 /// Counts the request by matched route, method and status, panics included.

@@ -104,6 +104,24 @@ pub trait Backend: Send + Sync {
         name: &str,
         secret_digest: &str,
     ) -> Result<(), StoreError>;
+    /// Creates an account as [`Backend::insert_account`] does, unless the database
+    /// holds one already; true when it did.
+    ///
+    /// The default checks and then inserts, which is enough where one process owns the
+    /// database. A backend that several processes share makes the check and the insert
+    /// one step, so that nodes starting together make one account between them.
+    async fn insert_first_account(
+        &self,
+        app_key: &str,
+        name: &str,
+        secret_digest: &str,
+    ) -> Result<bool, StoreError> {
+        if !self.list_accounts().await?.is_empty() {
+            return Ok(false);
+        }
+        self.insert_account(app_key, name, secret_digest).await?;
+        Ok(true)
+    }
     async fn account_by_app_key(&self, app_key: &str) -> Result<Option<Account>, StoreError>;
     async fn list_accounts(&self) -> Result<Vec<Account>, StoreError>;
     async fn secret_digest(&self, app_key: &str) -> Result<Option<(i64, String)>, StoreError>;

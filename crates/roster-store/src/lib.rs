@@ -16,6 +16,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use roster_core::{
+    filter::{Filter, Value},
     AccountUser, Actor, Directory, DirectoryError, NewRole, NewUser, Role, RoleChanges, RoleName,
     UserChanges, UserPage, UserQuery,
 };
@@ -94,6 +95,9 @@ impl From<StoreError> for DirectoryError {
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    /// The SQLite file, locked while deciding whether the database needs a first
+    /// account; `None` on PostgreSQL, whose backend takes a lock of its own.
+    first_account_lock: Option<std::path::PathBuf>,
 }
 
 impl Store {
@@ -112,6 +116,7 @@ impl Store {
     }
 
     async fn open_with(url: &str, create: bool) -> Result<Store, StoreError> {
+        let mut first_account_lock = None;
         let backend: Arc<dyn Backend> =
             if url.starts_with("postgres://") || url.starts_with("postgresql://") {
                 Arc::new(postgres::PostgresBackend::open(url).await?)
@@ -123,13 +128,21 @@ impl Store {
                          it with `roster migrate` or by starting `roster serve`"
                     )));
                 }
+                // Processes opening one new file together would each run the migrations,
+                // and all but the first would fail on the tables it made (or find the file
+                // locked): they take turns, on the same lock as the first account.
+                let _turn = lock_exclusively(path.clone().into()).await?;
                 let checked = path.clone();
                 tokio::task::spawn_blocking(move || sqlite::check_openable(&checked))
                     .await
                     .map_err(|e| StoreError::Database(e.to_string()))??;
+                first_account_lock = Some(path.clone().into());
                 Arc::new(sqlite::SqliteBackend::open(path).await?)
             };
-        Ok(Store { backend })
+        Ok(Store {
+            backend,
+            first_account_lock,
+        })
     }
 
     pub fn backend(&self) -> &dyn Backend {
@@ -164,6 +177,35 @@ impl Store {
         Ok(credentials)
     }
 
+    /// Creates an account named `name` unless the database holds one already, and
+    /// returns its credentials when it did. Nodes starting together on an empty
+    /// database make one account between them, not one each.
+    pub async fn create_first_account(
+        &self,
+        name: &str,
+    ) -> Result<Option<Credentials>, StoreError> {
+        // Processes sharing one SQLite file take turns on an exclusive lock of the file.
+        // It is a flock, which SQLite's own (fcntl) locks do not see; it goes when the
+        // file is dropped.
+        let _turn = match &self.first_account_lock {
+            Some(path) => Some(lock_exclusively(path.clone()).await?),
+            None => None,
+        };
+        let credentials = Credentials {
+            app_key: secret::generate(),
+            secret: secret::generate(),
+        };
+        let created = self
+            .backend
+            .insert_first_account(
+                &credentials.app_key,
+                name,
+                &secret::digest(&credentials.secret),
+            )
+            .await?;
+        Ok(created.then_some(credentials))
+    }
+
     /// Makes sure an account with this app key exists, creating it with `secret` when
     /// absent. For scripts that start a server with known keys.
     ///
@@ -174,22 +216,24 @@ impl Store {
         app_key: &str,
         secret: &str,
     ) -> Result<Bootstrap, StoreError> {
-        if app_key.trim().is_empty() || secret.len() < 16 {
-            return Err(StoreError::Invalid(
-                "a bootstrap app key must not be empty and its secret must have at least 16 characters"
-                    .into(),
-            ));
-        }
+        check_bootstrap(app_key, secret)?;
         let digest = secret::digest(secret);
-        match self.backend.secret_digest(app_key).await? {
-            None => {
-                self.backend
-                    .insert_account(app_key, app_key, &digest)
-                    .await?;
-                Ok(Bootstrap::Created)
-            }
-            Some((_, stored)) if secret::digests_match(&stored, &digest) => Ok(Bootstrap::Exists),
-            Some(_) => Ok(Bootstrap::SecretDiffers),
+        let stored = match self.backend.secret_digest(app_key).await? {
+            Some((_, stored)) => stored,
+            None => match self.backend.insert_account(app_key, app_key, &digest).await {
+                Ok(()) => return Ok(Bootstrap::Created),
+                // Another node starting at the same moment inserted it between the look-up
+                // and the insert, and the unique app key refused this one: it exists now.
+                Err(e) => match self.backend.secret_digest(app_key).await? {
+                    Some((_, stored)) => stored,
+                    None => return Err(e),
+                },
+            },
+        };
+        if secret::digests_match(&stored, &digest) {
+            Ok(Bootstrap::Exists)
+        } else {
+            Ok(Bootstrap::SecretDiffers)
         }
     }
 
@@ -198,14 +242,21 @@ impl Store {
     }
 
     pub async fn account(&self, app_key: &str) -> Result<Account, StoreError> {
+        let not_found = || StoreError::AccountNotFound(app_key.to_owned());
+        if names_nothing(app_key) {
+            return Err(not_found());
+        }
         self.backend
             .account_by_app_key(app_key)
             .await?
-            .ok_or_else(|| StoreError::AccountNotFound(app_key.to_owned()))
+            .ok_or_else(not_found)
     }
 
     /// Replaces the account's secret and revokes every token issued under the old one.
     pub async fn rotate_secret(&self, app_key: &str) -> Result<Credentials, StoreError> {
+        if names_nothing(app_key) {
+            return Err(StoreError::AccountNotFound(app_key.to_owned()));
+        }
         let secret = secret::generate();
         self.backend
             .set_secret_digest(app_key, &secret::digest(&secret), true)
@@ -266,6 +317,9 @@ impl Store {
         app_key: &str,
         secret: &str,
     ) -> Result<Option<i64>, StoreError> {
+        if names_nothing(app_key) {
+            return Ok(None);
+        }
         let Some((account_id, stored)) = self.backend.secret_digest(app_key).await? else {
             return Ok(None);
         };
@@ -295,6 +349,9 @@ impl Store {
 
     /// Decides whether `token` grants access to the account `app_key`.
     pub async fn check_token(&self, app_key: &str, token: &str) -> Result<TokenCheck, StoreError> {
+        if names_nothing(app_key) {
+            return Ok(TokenCheck::UnknownAccount);
+        }
         let digest = secret::digest(token);
         let found = self
             .backend
@@ -325,14 +382,10 @@ impl Store {
             .map_err(|e| StoreError::Database(e.to_string()))
     }
 
-    /// Replaces the role catalogue of an account. `admin` must stay, and roles that users
-    /// hold cannot be dropped.
+    /// Replaces the role catalogue of an account. `admin` and the default role must
+    /// stay, and roles that users hold cannot be dropped.
     pub async fn set_roles(&self, app_key: &str, roles: &[RoleName]) -> Result<(), StoreError> {
-        if !roles.iter().any(RoleName::is_admin) {
-            return Err(StoreError::Invalid(
-                "the catalogue must keep the admin role: the last-admin rule depends on it".into(),
-            ));
-        }
+        rules::check_catalogue(roles)?;
         let account = self.account(app_key).await?;
         self.backend.set_roles(account.id, roles).await
     }
@@ -383,6 +436,14 @@ pub struct StoreDirectory {
 #[async_trait::async_trait]
 impl Directory for StoreDirectory {
     async fn list_users(&self, query: &UserQuery) -> Result<UserPage, DirectoryError> {
+        if query.email.as_deref().is_some_and(names_nothing) {
+            return Ok(UserPage::default());
+        }
+        if query.filter.as_ref().is_some_and(filter_holds_nul) {
+            return Err(DirectoryError::Unsupported(
+                "a filter value must not contain a NUL character".into(),
+            ));
+        }
         self.backend
             .list_users(self.context.account_id, query)
             .await
@@ -393,6 +454,8 @@ impl Directory for StoreDirectory {
     }
 
     async fn create_user(&self, user: NewUser) -> Result<AccountUser, DirectoryError> {
+        refuse_nul("name", user.name.as_deref())?;
+        refuse_nul("externalId", user.external_id.as_deref())?;
         self.backend.create_user(&self.context, user).await
     }
 
@@ -402,6 +465,11 @@ impl Directory for StoreDirectory {
         changes: UserChanges,
         expected_version: Option<i64>,
     ) -> Result<AccountUser, DirectoryError> {
+        refuse_nul("name", changes.name.as_ref().and_then(Option::as_deref))?;
+        refuse_nul(
+            "externalId",
+            changes.external_id.as_ref().and_then(Option::as_deref),
+        )?;
         self.backend
             .update_user(&self.context, id, changes, expected_version)
             .await
@@ -428,6 +496,99 @@ impl Directory for StoreDirectory {
     async fn delete_role(&self, id: i64) -> Result<(), DirectoryError> {
         self.backend.delete_role(self.context.account_id, id).await
     }
+}
+
+/// Opens the SQLite file at `path`, creating it empty (which SQLite reads as an empty
+/// database) when there is none, and waits for an exclusive lock on it, held until the
+/// file is dropped.
+async fn lock_exclusively(path: std::path::PathBuf) -> Result<std::fs::File, StoreError> {
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        let file = match std::fs::File::open(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)?,
+            other => other?,
+        };
+        file.lock()?;
+        Ok(file)
+    })
+    .await
+    .map_err(|e| StoreError::Database(e.to_string()))?
+    .map_err(|e: std::io::Error| {
+        StoreError::Invalid(format!(
+            "cannot open the database {shown}: {e}; Roster needs a writable SQLite file in \
+             a writable folder"
+        ))
+    })
+}
+
+/// PostgreSQL's text cannot hold a NUL character, so no stored key holds one: a key
+/// that does names nothing, and is answered so on both backends without asking the
+/// database (whose query would fail on PostgreSQL).
+fn names_nothing(key: &str) -> bool {
+    key.contains('\0')
+}
+
+/// Refuses a value that could not be stored on PostgreSQL, with the same answer on
+/// SQLite, so that both backends accept the same writes.
+fn refuse_nul(field: &str, value: Option<&str>) -> Result<(), DirectoryError> {
+    if value.is_some_and(names_nothing) {
+        return Err(DirectoryError::Unsupported(format!(
+            "{field} must not contain a NUL character"
+        )));
+    }
+    Ok(())
+}
+
+/// True when a string compared by the filter holds a NUL character, which PostgreSQL
+/// could not bind as text.
+fn filter_holds_nul(filter: &Filter) -> bool {
+    match filter {
+        Filter::Compare {
+            value: Value::String(text),
+            ..
+        } => names_nothing(text),
+        Filter::Compare { .. } | Filter::Present(_) => false,
+        Filter::And(operands) | Filter::Or(operands) => operands.iter().any(filter_holds_nul),
+        Filter::Not(inner) => filter_holds_nul(inner),
+        Filter::ValuePath { filter, .. } => filter_holds_nul(filter),
+    }
+}
+
+/// The longest app key a bootstrap may choose; generated ones have 40 characters.
+pub const APP_KEY_MAX_LEN: usize = 64;
+
+/// The shortest secret a bootstrap may choose.
+pub const SECRET_MIN_CHARS: usize = 16;
+
+/// Checks the credentials of a bootstrap account before anything is written.
+///
+/// The app key is a segment of every account-users path, so it is limited to
+/// characters that need no percent-encoding there, and may not be `.` or `..`, which
+/// clients resolve away as relative paths.
+pub fn check_bootstrap(app_key: &str, secret: &str) -> Result<(), StoreError> {
+    let key_ok = !app_key.is_empty()
+        && app_key.len() <= APP_KEY_MAX_LEN
+        && app_key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        && app_key != "."
+        && app_key != "..";
+    if !key_ok {
+        return Err(StoreError::Invalid(format!(
+            "the bootstrap app key {app_key:?} cannot be used in a URL path: give 1 to \
+             {APP_KEY_MAX_LEN} characters of A-Z, a-z, 0-9, '_', '.' and '-' (not only dots)"
+        )));
+    }
+    if secret.chars().count() < SECRET_MIN_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "the bootstrap secret must have at least {SECRET_MIN_CHARS} characters"
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) fn now_millis() -> i64 {

@@ -125,6 +125,13 @@ pub(crate) fn plan_role_update(
                 "the admin role cannot be renamed, nor another role renamed to admin".into(),
             ));
         }
+        // Renaming another role to the default one needs no rule: the default role
+        // always exists, so the name is taken.
+        if role.name == DEFAULT_ROLE {
+            return Err(DirectoryError::Unsupported(format!(
+                "the {DEFAULT_ROLE} role cannot be renamed: users created without a role get it"
+            )));
+        }
     }
     Ok((changes != RoleChanges::default()).then_some(changes))
 }
@@ -149,15 +156,39 @@ pub(crate) fn roles_touched<'a>(
     touched
 }
 
-/// Checks that `role` may leave the catalogue: not admin, and held by nobody.
+/// Checks that `role` may leave the catalogue: neither admin nor the default role, and
+/// held by nobody.
 pub(crate) fn check_role_deletable(role: &Role) -> Result<(), DirectoryError> {
     if role.name == ADMIN_ROLE {
         return Err(DirectoryError::Unsupported(
             "the admin role cannot be deleted".into(),
         ));
     }
+    if role.name == DEFAULT_ROLE {
+        return Err(DirectoryError::Unsupported(format!(
+            "the {DEFAULT_ROLE} role cannot be deleted: users created without a role get it"
+        )));
+    }
     if role.members > 0 {
         return Err(DirectoryError::RoleInUse);
+    }
+    Ok(())
+}
+
+/// Checks a whole new catalogue: it keeps `admin`, which the last-admin rule depends
+/// on, and the default role, which users created without a role get (without it every
+/// such create would be refused).
+pub(crate) fn check_catalogue(wanted: &[RoleName]) -> Result<(), StoreError> {
+    if !wanted.iter().any(RoleName::is_admin) {
+        return Err(StoreError::Invalid(
+            "the catalogue must keep the admin role: the last-admin rule depends on it".into(),
+        ));
+    }
+    if !wanted.iter().any(|r| r.as_str() == DEFAULT_ROLE) {
+        return Err(StoreError::Invalid(format!(
+            "the catalogue must keep the {DEFAULT_ROLE} role: users created without a role \
+             get it, so without it every such create would be refused"
+        )));
     }
     Ok(())
 }

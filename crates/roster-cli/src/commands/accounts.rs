@@ -3,6 +3,7 @@
 use roster_core::RoleName;
 
 use super::{exit, DatabaseArgs, Exit};
+use crate::console::{out, say};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AccountsCommand {
@@ -50,7 +51,8 @@ pub enum AccountsCommand {
     )]
     Roles {
         app_key: String,
-        /// The whole new catalogue, comma-separated; must keep `admin`.
+        /// The whole new catalogue, comma-separated; must keep `admin` and `viewer`
+        /// (the role of users created without one).
         #[arg(long, value_delimiter = ',')]
         set: Option<Vec<String>>,
         #[command(flatten)]
@@ -71,35 +73,42 @@ fn check_account_name(name: &str) -> Result<&str, Exit> {
 }
 
 pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
+    // Each command finishes its work before it prints, so that a failure leaves stdout
+    // empty and a script never reads a header or half a table as a result.
     match command {
         AccountsCommand::Create { name, database } => {
             let name = check_account_name(&name)?;
             // The one operator command that may start a new database.
             let store = database.open().await?;
             let credentials = store.create_account(name).await?;
-            println!("app_key: {}", credentials.app_key);
-            println!("secret:  {}", credentials.secret);
+            out!(
+                "app_key: {}\nsecret:  {}",
+                credentials.app_key,
+                credentials.secret
+            )?;
         }
         AccountsCommand::List { database } => {
             let store = database.open_existing().await?;
-            println!("{:<42} {:>8}  name", "APP_KEY", "USERS");
-            for account in store.list_accounts().await? {
-                println!(
-                    "{:<42} {:>8}  {}",
+            let accounts = store.list_accounts().await?;
+            let mut table = format!("{:<42} {:>8}  name", "APP_KEY", "USERS");
+            for account in accounts {
+                table.push_str(&format!(
+                    "\n{:<42} {:>8}  {}",
                     account.app_key, account.user_count, account.name
-                );
+                ));
             }
+            out!("{table}")?;
         }
         AccountsCommand::RotateSecret { app_key, database } => {
             let store = database.open_existing().await?;
             let credentials = store.rotate_secret(&app_key).await?;
-            println!("secret:  {}", credentials.secret);
-            eprintln!("the old secret and every token issued under it no longer work");
+            out!("secret:  {}", credentials.secret)?;
+            say!("the old secret and every token issued under it no longer work");
         }
         AccountsCommand::RevokeTokens { app_key, database } => {
             let store = database.open_existing().await?;
             let revoked = store.revoke_tokens(&app_key).await?;
-            eprintln!("revoked {revoked} tokens");
+            say!("revoked {revoked} tokens");
         }
         AccountsCommand::ScimToken {
             app_key,
@@ -109,11 +118,11 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
             let store = database.open().await?;
             if revoke {
                 let revoked = store.revoke_scim_tokens(&app_key).await?;
-                eprintln!("revoked {revoked} SCIM tokens");
+                say!("revoked {revoked} SCIM tokens");
             } else {
                 let token = store.issue_scim_token(&app_key).await?;
-                println!("{token}");
-                eprintln!(
+                out!("{token}")?;
+                say!(
                     "send it as \"Authorization: Bearer <token>\" to /scim/v2; it is not shown again"
                 );
             }
@@ -136,10 +145,12 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<()> {
                     .collect::<Result<Vec<_>, _>>()?;
                 store.set_roles(&app_key, &roles).await?;
             }
-            println!("{:<32} {:>8}", "ROLE", "USERS");
-            for role in store.roles(&app_key).await? {
-                println!("{:<32} {:>8}", role.name, role.members);
+            let roles = store.roles(&app_key).await?;
+            let mut table = format!("{:<32} {:>8}", "ROLE", "USERS");
+            for role in roles {
+                table.push_str(&format!("\n{:<32} {:>8}", role.name, role.members));
             }
+            out!("{table}")?;
         }
     }
     Ok(())

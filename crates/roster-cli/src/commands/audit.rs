@@ -11,9 +11,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use roster_client::{AccountUser, Client, ListSummary};
 
 use super::{
+    exit,
     output::{self, Format},
     remote::{failed, remote_help, RemoteArgs},
+    Exit,
 };
+use crate::console::say;
 
 /// List every user, with a progress bar on stderr, as CSV or JSON.
 ///
@@ -43,15 +46,19 @@ pub struct AuditArgs {
 
 pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
     let client = args.remote.client()?;
+    // Before the walk, which reads every page: a folder that cannot be written in is
+    // better found out at once than after the last page.
+    let destination = args.out.as_deref().map(AtomicFile::prepare).transpose()?;
+
     let users = walk(&client).await?;
 
-    match &args.out {
-        None => output::print_many(args.output, &users),
-        Some(path) => {
-            write_atomically(path, |out| output::write_many(out, args.output, &users))?;
-            eprintln!("wrote {} users to {}", users.len(), path.display());
+    match (destination, &args.out) {
+        (Some(file), Some(path)) => {
+            file.finish(|out| output::write_many(out, args.output, &users))?;
+            say!("wrote {} users to {}", users.len(), path.display());
             Ok(())
         }
+        _ => output::print_many(args.output, &users),
     }
 }
 
@@ -101,7 +108,7 @@ fn progress_bar() -> ProgressBar {
 
 fn report(summary: &ListSummary) {
     let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    eprintln!(
+    say!(
         "{} in {}",
         plural(summary.users, "user", "users"),
         plural(summary.pages, "page", "pages")
@@ -121,30 +128,51 @@ fn report(summary: &ListSummary) {
             summary.last_total, summary.users
         )
     };
-    eprintln!(
+    say!(
         "warning: the directory changed during the audit ({what}); users added or removed \
          meanwhile may be missing or listed though gone. Run it again for an exact list."
     );
 }
 
-/// Writes a file so that it is never seen half-written: into a temporary file beside
-/// it, then renamed over it.
-fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let file = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
+/// A file that is never seen half-written: written into a temporary file beside it,
+/// then renamed over it.
+struct AtomicFile {
+    path: PathBuf,
+    temporary: tempfile::NamedTempFile,
+}
 
-    let mut out = BufWriter::new(file);
-    write(&mut out).with_context(|| format!("cannot write {}", path.display()))?;
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    file.as_file().sync_all()?;
-    file.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+impl AtomicFile {
+    /// Creates the temporary file, which proves the folder can be written in.
+    fn prepare(path: &Path) -> anyhow::Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let temporary = tempfile::NamedTempFile::new_in(dir).map_err(|e| Exit {
+            code: exit::USAGE,
+            message: format!(
+                "cannot write {} ({e}); give --out a file in a folder that exists and \
+                 that you may write in",
+                path.display()
+            ),
+        })?;
+        Ok(AtomicFile {
+            path: path.to_owned(),
+            temporary,
+        })
+    }
+
+    fn finish(
+        self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
+        let path = self.path;
+        let mut out = BufWriter::new(self.temporary);
+        write(&mut out).with_context(|| format!("cannot write {}", path.display()))?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.as_file().sync_all()?;
+        file.persist(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    }
 }

@@ -42,7 +42,8 @@ const MIN_TOKEN_LEN: usize = 20;
 )]
 pub struct BridgeArgs {
     /// The upstream account-users API's root URL, e.g. https://api.yotpo.com.
-    #[arg(long, env = "ROSTER_UPSTREAM")]
+    // A URL may hold credentials, so --help does not show the variable's value.
+    #[arg(long, env = "ROSTER_UPSTREAM", hide_env_values = true)]
     pub upstream: String,
 
     /// Address and port to listen on; port 0 picks a free one.

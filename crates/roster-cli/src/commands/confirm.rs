@@ -1,6 +1,6 @@
 //! Asking before an irreversible step.
 
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, BufRead, IsTerminal};
 
 use super::{exit, Exit};
 
@@ -37,8 +37,7 @@ pub fn ask(action: &str) -> anyhow::Result<()> {
         Some(first) => format!("{}{}?", first.to_uppercase(), letters.as_str()),
         None => "Go ahead?".to_owned(),
     };
-    eprint!("{question} This cannot be undone. [y/N] ");
-    io::stderr().flush()?;
+    crate::console::prompt(&format!("{question} This cannot be undone. [y/N] "));
 
     let mut answer = String::new();
     io::stdin().lock().read_line(&mut answer)?;

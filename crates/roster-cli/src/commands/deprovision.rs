@@ -6,6 +6,7 @@ use super::{
     provision::find,
     remote::{failed, remote_help, RemoteArgs},
 };
+use crate::console::say;
 
 /// Find the user by email and delete them, after asking.
 ///
@@ -46,19 +47,19 @@ pub async fn run(args: DeprovisionArgs) -> anyhow::Result<()> {
     let who = format!("user {} ({}, role {})", user.id, user.email, user.role);
 
     if args.dry_run {
-        eprintln!("dry run: would delete {who}");
+        say!("dry run: would delete {who}");
         return output::print_one(args.output, &user);
     }
     confirm(args.yes, &format!("delete {who}"))?;
 
     match client.delete_user(user.id).await {
-        Ok(()) => eprintln!("deleted {who}"),
+        Ok(()) => say!("deleted {who}"),
         // Someone else (or a retry of this very delete whose answer was lost) got there
         // first: the user is gone either way.
-        Err(e) if e.is_not_found() => eprintln!("{who} was already gone"),
+        Err(e) if e.is_not_found() => say!("{who} was already gone"),
         Err(e) => return Err(failed(e)),
     }
-    eprintln!(
+    say!(
         "note: this does not end {}'s sessions at your identity provider (Okta, Entra ID, \
          Google...); end them there, or they last until they expire",
         user.email

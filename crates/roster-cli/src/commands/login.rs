@@ -1,7 +1,7 @@
 //! `roster login`: check a server, app key and secret, and save them as a profile.
 
 use std::{
-    io::{self, BufRead, IsTerminal, Write},
+    io::{self, BufRead, IsTerminal},
     time::Duration,
 };
 
@@ -14,6 +14,7 @@ use super::{
     remote::failed,
     Exit,
 };
+use crate::console::say;
 
 /// Ask for a server's base URL, an app key and its secret, check them by signing in,
 /// and save them in the profile file for the other commands.
@@ -77,7 +78,7 @@ pub async fn run(args: LoginArgs) -> anyhow::Result<()> {
         secret,
     };
     let path = profile::save(&args.profile, profile)?;
-    eprintln!(
+    say!(
         "signed in; saved profile {:?} in {} (readable by you only)",
         args.profile,
         path.display()
@@ -115,8 +116,7 @@ impl Answers {
 
     fn line(&mut self, prompt: &str) -> anyhow::Result<String> {
         if self.terminal {
-            eprint!("{prompt}");
-            io::stderr().flush()?;
+            crate::console::prompt(prompt);
         }
         match self.lines.next() {
             Some(line) => Ok(line?.trim().to_owned()),

@@ -18,6 +18,8 @@ use std::process::ExitCode;
 
 use roster_store::{Store, StoreError};
 
+use crate::console::say;
+
 /// Exit codes, so scripts can tell what went wrong without reading messages.
 pub mod exit {
     /// Bad flags or arguments (clap uses the same).
@@ -60,9 +62,11 @@ pub fn exit_code(e: &anyhow::Error) -> ExitCode {
 #[derive(Clone, Debug, clap::Args)]
 pub struct DatabaseArgs {
     /// The database: sqlite://PATH (created on first start) or postgres://USER@HOST/DB.
+    // The URL may hold a password, so --help does not show the variable's value.
     #[arg(
         long,
         env = "ROSTER_DATABASE_URL",
+        hide_env_values = true,
         default_value = "sqlite://roster.db"
     )]
     pub database_url: String,
@@ -82,6 +86,6 @@ impl DatabaseArgs {
 
 pub async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {
     args.open().await?;
-    eprintln!("database is up to date");
+    say!("database is up to date");
     Ok(())
 }

@@ -14,6 +14,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::{exit, Exit};
+use crate::console::say;
 
 pub const DEFAULT_NAME: &str = "default";
 
@@ -147,7 +148,7 @@ fn warn_if_readable_by_others(path: &Path) {
     if let Ok(meta) = std::fs::metadata(path) {
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            eprintln!(
+            say!(
                 "warning: {} holds a secret but has mode {mode:o}; run chmod 600 on it",
                 path.display()
             );

@@ -29,7 +29,9 @@ pub(crate) use remote_help;
 #[derive(Clone, Debug, clap::Args)]
 pub struct RemoteArgs {
     /// The server's root URL, e.g. http://127.0.0.1:8080 or https://api.yotpo.com.
-    #[arg(long, global = true, env = "ROSTER_BASE_URL")]
+    // A URL may hold credentials (https://user:password@host), so --help does not show
+    // the variable's value.
+    #[arg(long, global = true, env = "ROSTER_BASE_URL", hide_env_values = true)]
     pub base_url: Option<String>,
 
     /// The account's app key (the OAuth client id).

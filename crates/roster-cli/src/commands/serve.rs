@@ -7,13 +7,15 @@ use roster_server::{AppState, ServerConfig};
 use roster_store::{Bootstrap, Store};
 use tokio::net::TcpListener;
 
-use super::DatabaseArgs;
+use super::{exit, DatabaseArgs, Exit};
+use crate::console::{out, say};
 
 /// Serve the account-users API.
 ///
 /// With ROSTER_BOOTSTRAP_APP_KEY and ROSTER_BOOTSTRAP_SECRET set, that account is made
-/// to exist at start-up. Otherwise the first start on an empty database creates one
-/// account and prints its credentials once.
+/// to exist at start-up (the app key of 1 to 64 characters of A-Z, a-z, 0-9, '_', '.'
+/// and '-', the secret of at least 16). Otherwise the first start on an empty database
+/// creates one account and prints its credentials once, on stdout.
 #[derive(Clone, Debug, clap::Args)]
 #[command(
     after_help = "Example:\n  ROSTER_BOOTSTRAP_APP_KEY=demo ROSTER_BOOTSTRAP_SECRET=demo-secret-0123456789 \\\n    roster serve --listen 127.0.0.1:8080"
@@ -51,8 +53,10 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    // Checked before the database is opened, so that a mistake creates nothing.
+    let plan = bootstrap_plan()?;
     let store = args.database.open().await?;
-    bootstrap(&store).await?;
+    bootstrap(&store, plan).await?;
     let shutdown = shutdown_signal()?;
 
     let listener = bind(&args.listen).await?;
@@ -75,22 +79,60 @@ pub(super) async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
-    eprintln!("roster listening on http://{address}");
+    say!("roster listening on http://{address}");
     tracing::info!(%address, "listening");
     Ok(listener)
 }
 
+/// What the bootstrap variables ask for at start-up.
+enum BootstrapPlan {
+    /// Make sure this account exists.
+    Account { app_key: String, secret: String },
+    /// Create a first account if the database has none.
+    FirstAccount,
+}
+
+const APP_KEY_VAR: &str = "ROSTER_BOOTSTRAP_APP_KEY";
+const SECRET_VAR: &str = "ROSTER_BOOTSTRAP_SECRET";
+
+/// Reads and checks the bootstrap variables. An empty variable counts as unset, as
+/// container tools often pass one.
+fn bootstrap_plan() -> Result<BootstrapPlan, Exit> {
+    let usage = |message: String| Exit {
+        code: exit::USAGE,
+        message,
+    };
+    let read = |name: &str| match std::env::var(name) {
+        Ok(value) if value.is_empty() => Ok(None),
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(usage(format!("{name} must be UTF-8"))),
+    };
+    match (read(APP_KEY_VAR)?, read(SECRET_VAR)?) {
+        (Some(app_key), Some(secret)) => {
+            roster_store::check_bootstrap(&app_key, &secret)
+                .map_err(|e| usage(format!("{APP_KEY_VAR} and {SECRET_VAR}: {e}")))?;
+            Ok(BootstrapPlan::Account { app_key, secret })
+        }
+        (None, None) => Ok(BootstrapPlan::FirstAccount),
+        (Some(_), None) => Err(usage(format!(
+            "{APP_KEY_VAR} is set but {SECRET_VAR} is not: set both, or neither"
+        ))),
+        (None, Some(_)) => Err(usage(format!(
+            "{SECRET_VAR} is set but {APP_KEY_VAR} is not: set both, or neither"
+        ))),
+    }
+}
+
 /// Makes sure the account of the bootstrap variables exists, or on an empty database
 /// creates a first account so that the server is usable at once.
-async fn bootstrap(store: &Store) -> anyhow::Result<()> {
-    let app_key = std::env::var("ROSTER_BOOTSTRAP_APP_KEY").ok();
-    let secret = std::env::var("ROSTER_BOOTSTRAP_SECRET").ok();
-    match (app_key, secret) {
-        (Some(app_key), Some(secret)) => {
+async fn bootstrap(store: &Store, plan: BootstrapPlan) -> anyhow::Result<()> {
+    match plan {
+        BootstrapPlan::Account { app_key, secret } => {
             let found = store
                 .ensure_account(&app_key, &secret)
                 .await
-                .context("ROSTER_BOOTSTRAP_APP_KEY and ROSTER_BOOTSTRAP_SECRET")?;
+                .with_context(|| format!("{APP_KEY_VAR} and {SECRET_VAR}"))?;
             match found {
                 Bootstrap::Created => tracing::info!("bootstrap account created"),
                 Bootstrap::Exists => tracing::info!("bootstrap account is ready"),
@@ -100,19 +142,21 @@ async fn bootstrap(store: &Store) -> anyhow::Result<()> {
                 ),
             }
         }
-        (None, None) => {
-            if store.list_accounts().await?.is_empty() {
-                let credentials = store.create_account("default").await?;
-                eprintln!(
+        BootstrapPlan::FirstAccount => {
+            if let Some(credentials) = store.create_first_account("default").await? {
+                // The credentials are data, so they go to stdout: stderr is the log
+                // stream, which must stay one JSON object a line with --log-format json.
+                tracing::info!(
+                    "created a first account; its app key and secret are on stdout, shown once"
+                );
+                out!(
                     "created a first account; keep these, the secret is not shown again:\n  \
                      app_key: {}\n  secret:  {}",
-                    credentials.app_key, credentials.secret
-                );
+                    credentials.app_key,
+                    credentials.secret
+                )?;
             }
         }
-        _ => anyhow::bail!(
-            "set both ROSTER_BOOTSTRAP_APP_KEY and ROSTER_BOOTSTRAP_SECRET, or neither"
-        ),
     }
     Ok(())
 }

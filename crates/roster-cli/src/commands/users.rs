@@ -7,9 +7,11 @@ use super::{
     confirm::{ask, ensure_someone_to_ask},
     exit,
     output::{self, Format},
+    provision::email_flag,
     remote::{failed, remote_help, RemoteArgs},
     Exit,
 };
+use crate::console::say;
 
 #[derive(Debug, clap::Args)]
 pub struct UsersArgs {
@@ -105,7 +107,7 @@ pub async fn run(args: UsersArgs) -> anyhow::Result<()> {
         } => {
             let list = client.list_page(page, count).await.map_err(failed)?;
             output::print_many(format, &list.account_users)?;
-            eprintln!(
+            say!(
                 "page {page}: {} users of {}",
                 list.account_users.len(),
                 list.pagination.total
@@ -130,7 +132,7 @@ pub async fn run(args: UsersArgs) -> anyhow::Result<()> {
         }
         UsersCommand::Create { email, name, role } => {
             let fields = AccountUserFields {
-                email: Some(email),
+                email: Some(email_flag(&email)?.to_owned()),
                 name: name.map(Some),
                 role,
                 active: None,
@@ -146,7 +148,11 @@ pub async fn run(args: UsersArgs) -> anyhow::Result<()> {
             active,
         } => {
             let fields = AccountUserFields {
-                email,
+                email: email
+                    .as_deref()
+                    .map(email_flag)
+                    .transpose()?
+                    .map(str::to_owned),
                 name: name.map(Some),
                 role,
                 active,
@@ -173,7 +179,7 @@ pub async fn run(args: UsersArgs) -> anyhow::Result<()> {
                 ))?;
             }
             client.delete_user(id).await.map_err(failed)?;
-            eprintln!("deleted user {id}");
+            say!("deleted user {id}");
         }
     }
     Ok(())

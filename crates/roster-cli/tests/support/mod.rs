@@ -102,6 +102,89 @@ fn fresh_postgres_database(server_url: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// A fresh, empty database for a test: a database of its own on the PostgreSQL server
+/// of `ROSTER_TEST_POSTGRES_URL` when set, otherwise an SQLite file in `dir`.
+pub fn fresh_database_url(dir: &std::path::Path) -> String {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(server_url) if !server_url.is_empty() => fresh_postgres_database(&server_url),
+        _ => format!("sqlite://{}", dir.join("roster.db").display()),
+    }
+}
+
+/// What a `roster serve` started by [`start_and_stop`] left behind.
+#[derive(Debug)]
+pub struct Started {
+    /// True when it said where it listens.
+    pub listened: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Starts `roster serve` on `database_url` with only the `ROSTER_*` variables given,
+/// waits until it listens (or exits), then stops it with SIGTERM: a test of start-up.
+pub fn start_and_stop(database_url: &str, vars: &[(&str, &str)], args: &[&str]) -> Started {
+    let mut command = roster();
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ROSTER_") {
+            command.env_remove(&name);
+        }
+    }
+    let mut child = command
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+        ])
+        .args(args)
+        .envs(vars.iter().copied())
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("roster binary starts");
+
+    let (line_tx, line_rx) = mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr piped");
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = line_tx.send(line.starts_with("roster listening on "));
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let mut listened = false;
+    while let Ok(listening) = line_rx.recv_timeout(Duration::from_secs(30)) {
+        if listening {
+            listened = true;
+            break;
+        }
+    }
+    if listened {
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+    } else {
+        // It exited, or hangs without listening; either way it is done.
+        let _ = child.kill();
+    }
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    let status = child.wait().expect("server exits");
+    Started {
+        listened,
+        code: status.code(),
+        stdout,
+        stderr: reader.join().unwrap(),
+    }
+}
+
 pub fn roster() -> Command {
     Command::new(env!("CARGO_BIN_EXE_roster"))
 }

@@ -37,6 +37,11 @@ const POOL_SIZE: u32 = 16;
 /// How long a request waits for a free connection before it is answered as unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The advisory lock that nodes starting together take in turn to decide whether the
+/// database still needs a first account. Any fixed number does, as long as nothing else
+/// in the database uses it; this one spells "rostr1" in ASCII.
+const FIRST_ACCOUNT_LOCK: i64 = 0x726f_7374_7231;
+
 impl PostgresBackend {
     /// Connects to the database at `url` and brings its schema up to date.
     ///
@@ -91,6 +96,35 @@ impl RowReader for PgRow {
     }
 }
 
+/// Inserts an account and its default role catalogue inside `conn`'s transaction.
+async fn insert_account_in(
+    conn: &mut PgConnection,
+    app_key: &str,
+    name: &str,
+    secret_digest: &str,
+) -> Result<(), StoreError> {
+    let account_id: i64 = sqlx::query_scalar(
+        "INSERT INTO accounts (app_key, name, secret_digest, created_at) \
+         VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(app_key)
+    .bind(name)
+    .bind(secret_digest)
+    .bind(now_millis())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    for role in DEFAULT_ROLES {
+        sqlx::query("INSERT INTO roles (account_id, name) VALUES ($1, $2)")
+            .bind(account_id)
+            .bind(role)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
 fn account_from_row(row: &PgRow) -> Result<Account, sqlx::Error> {
     read_account(row)
 }
@@ -111,26 +145,34 @@ impl Backend for PostgresBackend {
         secret_digest: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let account_id: i64 = sqlx::query_scalar(
-            "INSERT INTO accounts (app_key, name, secret_digest, created_at) \
-             VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(app_key)
-        .bind(name)
-        .bind(secret_digest)
-        .bind(now_millis())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        for role in DEFAULT_ROLES {
-            sqlx::query("INSERT INTO roles (account_id, name) VALUES ($1, $2)")
-                .bind(account_id)
-                .bind(role)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
+        insert_account_in(&mut tx, app_key, name, secret_digest).await?;
         tx.commit().await.map_err(db_error)
+    }
+
+    async fn insert_first_account(
+        &self,
+        app_key: &str,
+        name: &str,
+        secret_digest: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        // Held until the transaction ends, so another node's check waits for this
+        // insert to commit and then sees the account.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FIRST_ACCOUNT_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts)")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if exists {
+            return Ok(false);
+        }
+        insert_account_in(&mut tx, app_key, name, secret_digest).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
     }
 
     async fn account_by_app_key(&self, app_key: &str) -> Result<Option<Account>, StoreError> {

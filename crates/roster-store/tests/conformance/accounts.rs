@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use roster_store::{secret, Bootstrap, Store, StoreError, TokenCheck, TokenKind};
+use roster_store::{secret, Bootstrap, Credentials, Store, StoreError, TokenCheck, TokenKind};
 
 use crate::{account, Check, Db};
 
@@ -16,6 +16,9 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         revoking_tokens_denies_every_token_of_the_account,
         rotating_the_secret_revokes_the_old_secret_and_its_tokens_on_every_node,
         a_scim_token_finds_its_account_until_deleted,
+        an_app_key_holding_a_nul_character_names_no_account,
+        nodes_ensuring_one_account_at_once_create_it_once,
+        nodes_starting_together_on_an_empty_database_make_one_first_account,
     ]
 }
 
@@ -273,4 +276,76 @@ pub async fn an_unreachable_server_is_a_database_error() {
         }
         other => panic!("opening gave {:?}", other.err()),
     }
+}
+
+/// PostgreSQL's text cannot hold NUL; such a key must be an unknown one there too, not
+/// a database error.
+async fn an_app_key_holding_a_nul_character_names_no_account(db: Db) {
+    let store = db.open().await;
+    let (account_id, app_key) = account(&store).await;
+    let token = store.issue_token(account_id, HOUR).await.unwrap();
+
+    for key in ["\0".to_owned(), "de\0mo".to_owned(), format!("{app_key}\0")] {
+        assert_eq!(
+            store.check_token(&key, &token).await.unwrap(),
+            TokenCheck::UnknownAccount
+        );
+        assert_eq!(store.verify_client(&key, "a-secret").await.unwrap(), None);
+        assert_eq!(
+            store.account(&key).await,
+            Err(StoreError::AccountNotFound(key.clone()))
+        );
+        assert_eq!(
+            store.rotate_secret(&key).await,
+            Err(StoreError::AccountNotFound(key.clone()))
+        );
+    }
+}
+
+/// Nodes that start at once with the same bootstrap variables.
+async fn nodes_ensuring_one_account_at_once_create_it_once(db: Db) {
+    let mut nodes = Vec::new();
+    for _ in 0..4 {
+        nodes.push(db.open().await);
+    }
+    let mut starting = tokio::task::JoinSet::new();
+    for node in nodes {
+        starting.spawn(async move {
+            node.ensure_account("together", "together-secret-0123")
+                .await
+                .unwrap()
+        });
+    }
+    let outcomes = starting.join_all().await;
+
+    let created = outcomes
+        .iter()
+        .filter(|o| **o == Bootstrap::Created)
+        .count();
+    let existed = outcomes.iter().filter(|o| **o == Bootstrap::Exists).count();
+    assert_eq!((created, existed), (1, 3), "{outcomes:?}");
+    assert_eq!(db.open().await.list_accounts().await.unwrap().len(), 1);
+}
+
+/// Nodes that start at once without bootstrap variables.
+async fn nodes_starting_together_on_an_empty_database_make_one_first_account(db: Db) {
+    let mut nodes = Vec::new();
+    for _ in 0..4 {
+        nodes.push(db.open().await);
+    }
+    let mut starting = tokio::task::JoinSet::new();
+    for node in nodes {
+        starting.spawn(async move { node.create_first_account("default").await.unwrap() });
+    }
+    let made: Vec<Credentials> = starting.join_all().await.into_iter().flatten().collect();
+
+    assert_eq!(made.len(), 1);
+    let store = db.open().await;
+    assert_eq!(store.list_accounts().await.unwrap().len(), 1);
+    assert!(store
+        .verify_client(&made[0].app_key, &made[0].secret)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(store.create_first_account("again").await.unwrap(), None);
 }

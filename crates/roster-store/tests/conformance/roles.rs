@@ -7,6 +7,7 @@ use crate::{account, add, directory, everyone, role, role_change, Check, Db};
 
 pub fn checks() -> Vec<(&'static str, Check)> {
     checks![
+        the_default_role_cannot_leave_the_catalogue_by_any_route,
         member_counts_follow_every_change_of_a_user,
         a_new_account_has_the_default_catalogue,
         a_role_can_be_added_once_and_then_held,
@@ -197,14 +198,19 @@ async fn replacing_the_catalogue_refuses_to_drop_held_roles_or_admin(db: Db) {
     assert_eq!(store.roles(&app_key).await.unwrap(), before);
 
     store
-        .set_roles(&app_key, &[role("admin"), role("staff"), role("ops")])
+        .set_roles(
+            &app_key,
+            &[role("admin"), role("staff"), role("viewer"), role("ops")],
+        )
         .await
         .unwrap();
     let after = store.roles(&app_key).await.unwrap();
-    assert_eq!(names(&after), ["admin", "staff", "ops"]);
+    assert_eq!(names(&after), ["admin", "staff", "viewer", "ops"]);
     assert_eq!(after[..2], before[..2], "kept roles keep their ids");
     assert_eq!(
-        store.set_roles("no-such-key", &[role("admin")]).await,
+        store
+            .set_roles("no-such-key", &[role("admin"), role("viewer")])
+            .await,
         Err(StoreError::AccountNotFound("no-such-key".into()))
     );
 }
@@ -385,4 +391,38 @@ async fn member_counts_follow_every_change_of_a_user(db: Db) {
         (of(&now, "admin"), of(&now, "staff"), of(&now, "viewer")),
         (Some(1), Some(0), Some(1))
     );
+}
+
+/// Users created without a role get the default one; without it in the catalogue, every
+/// such create would be refused.
+async fn the_default_role_cannot_leave_the_catalogue_by_any_route(db: Db) {
+    let store = db.open().await;
+    let (account_id, app_key) = account(&store).await;
+    let users = directory(&store, account_id);
+    let before = store.roles(&app_key).await.unwrap();
+    let viewer = before.iter().find(|r| r.name == "viewer").unwrap().clone();
+
+    match store
+        .set_roles(&app_key, &[role("admin"), role("staff")])
+        .await
+    {
+        Err(StoreError::Invalid(message)) => {
+            assert!(message.contains("viewer"), "{message}");
+            assert!(message.contains("without a role"), "{message}");
+        }
+        other => panic!("dropping the default role gave {other:?}"),
+    }
+    assert!(matches!(
+        users.delete_role(viewer.id).await.unwrap_err(),
+        DirectoryError::Unsupported(_)
+    ));
+    assert!(matches!(
+        users
+            .update_role(viewer.id, rename("guest"))
+            .await
+            .unwrap_err(),
+        DirectoryError::Unsupported(_)
+    ));
+    assert_eq!(store.roles(&app_key).await.unwrap(), before);
+    add(&users, "ana@example.com", "viewer").await;
 }

@@ -12,6 +12,7 @@ use crate::{
 
 pub fn checks() -> Vec<(&'static str, Check)> {
     checks![
+        text_holding_a_nul_character_is_answered_alike_on_every_backend,
         users_are_created_read_listed_updated_and_deleted,
         a_new_user_without_a_role_gets_the_default_one,
         listing_pages_through_users_in_id_order_with_the_total,
@@ -859,4 +860,45 @@ async fn deep_pages_are_exact_across_blocks_after_deletes_and_interleaved_accoun
         }
         assert_eq!(walked, ids, "pages of {limit}");
     }
+}
+
+/// PostgreSQL's text cannot hold NUL: a query for it finds nobody and a write of it is
+/// refused as unsupported, on SQLite as well, rather than failing in the database.
+async fn text_holding_a_nul_character_is_answered_alike_on_every_backend(db: Db) {
+    let store = db.open().await;
+    let (account_id, _) = account(&store).await;
+    let users = directory(&store, account_id);
+    let ana = add(&users, "ana@example.com", "admin").await;
+
+    let query = UserQuery {
+        email: Some("ana@example.com\0".into()),
+        ..everyone()
+    };
+    assert_eq!(users.list_users(&query).await.unwrap(), UserPage::default());
+    let query = UserQuery {
+        filter: Some(parse("userName eq \"ana\u{0}@example.com\" or active eq true").unwrap()),
+        ..everyone()
+    };
+    assert!(matches!(
+        users.list_users(&query).await,
+        Err(DirectoryError::Unsupported(_))
+    ));
+
+    let named = NewUser {
+        name: Some("Bo\0".into()),
+        ..user("bo@example.com", "staff")
+    };
+    assert!(matches!(
+        users.create_user(named).await,
+        Err(DirectoryError::Unsupported(_))
+    ));
+    let external = UserChanges {
+        external_id: Some(Some("x\0".into())),
+        ..UserChanges::default()
+    };
+    assert!(matches!(
+        users.update_user(ana.id, external, None).await,
+        Err(DirectoryError::Unsupported(_))
+    ));
+    assert_eq!(users.list_users(&everyone()).await.unwrap().total, 1);
 }
