@@ -94,18 +94,6 @@ impl SqliteBackend {
         work(&conn)
     }
 
-    /// Runs a write in the writer's next batch; answers once it is durable.
-    async fn write<T, E>(
-        &self,
-        work: impl FnOnce(&Connection) -> Result<T, E> + Send + 'static,
-    ) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-    {
-        self.writer.write(work).await
-    }
-
     /// Runs a read that may take long on a pooled connection on the blocking pool.
     async fn run<T, E>(
         &self,
@@ -192,7 +180,7 @@ impl Backend for SqliteBackend {
             name.to_owned(),
             secret_digest.to_owned(),
         );
-        self.write(move |tx| {
+        self.writer.write(move |tx| {
             tx.execute(
                 "INSERT INTO accounts (app_key, name, secret_digest, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![app_key, name, digest, now_millis()],
@@ -252,26 +240,27 @@ impl Backend for SqliteBackend {
         revoke: bool,
     ) -> Result<(), StoreError> {
         let (app_key, digest) = (app_key.to_owned(), digest.to_owned());
-        self.write(move |tx| {
-            let account_id: Option<i64> = tx
-                .query_row(
-                    "UPDATE accounts SET secret_digest = ?2 WHERE app_key = ?1 RETURNING id",
-                    params![app_key, digest],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(db_error)?;
-            let account_id = account_id.ok_or(StoreError::AccountNotFound(app_key))?;
-            if revoke {
-                tx.execute(
-                    "DELETE FROM tokens WHERE account_id = ?1 AND kind = 'oauth'",
-                    [account_id],
-                )
-                .map_err(db_error)?;
-            }
-            Ok(())
-        })
-        .await
+        self.writer
+            .write(move |tx| {
+                let account_id: Option<i64> = tx
+                    .query_row(
+                        "UPDATE accounts SET secret_digest = ?2 WHERE app_key = ?1 RETURNING id",
+                        params![app_key, digest],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(db_error)?;
+                let account_id = account_id.ok_or(StoreError::AccountNotFound(app_key))?;
+                if revoke {
+                    tx.execute(
+                        "DELETE FROM tokens WHERE account_id = ?1 AND kind = 'oauth'",
+                        [account_id],
+                    )
+                    .map_err(db_error)?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn insert_token(
@@ -283,7 +272,7 @@ impl Backend for SqliteBackend {
         expires_at: Option<i64>,
     ) -> Result<(), StoreError> {
         let digest = digest.to_owned();
-        self.write(move |tx| {
+        self.writer.write(move |tx| {
             // Expired tokens are swept here, where the account's tokens are touched
             // anyway, so that the table does not grow without bound.
             tx.prepare_cached(
@@ -354,15 +343,16 @@ impl Backend for SqliteBackend {
     }
 
     async fn delete_tokens(&self, account_id: i64, kind: TokenKind) -> Result<u64, StoreError> {
-        self.write(move |tx| {
-            tx.execute(
-                "DELETE FROM tokens WHERE account_id = ?1 AND kind = ?2",
-                params![account_id, kind.as_str()],
-            )
-            .map(|n| n as u64)
-            .map_err(db_error)
-        })
-        .await
+        self.writer
+            .write(move |tx| {
+                tx.execute(
+                    "DELETE FROM tokens WHERE account_id = ?1 AND kind = ?2",
+                    params![account_id, kind.as_str()],
+                )
+                .map(|n| n as u64)
+                .map_err(db_error)
+            })
+            .await
     }
 
     async fn audit_events(&self, account_id: i64) -> Result<Vec<AuditEvent>, StoreError> {
@@ -397,7 +387,8 @@ impl Backend for SqliteBackend {
 
     async fn set_roles(&self, account_id: i64, roles: &[RoleName]) -> Result<(), StoreError> {
         let roles: Vec<String> = roles.iter().map(|r| r.as_str().to_owned()).collect();
-        self.write(move |tx| users::set_roles(tx, account_id, &roles))
+        self.writer
+            .write(move |tx| users::set_roles(tx, account_id, &roles))
             .await
     }
 
@@ -430,7 +421,8 @@ impl Backend for SqliteBackend {
         user: NewUser,
     ) -> Result<AccountUser, DirectoryError> {
         let context = context.clone();
-        self.write(move |tx| users::create(tx, &context, user))
+        self.writer
+            .write(move |tx| users::create(tx, &context, user))
             .await
     }
 
@@ -442,13 +434,16 @@ impl Backend for SqliteBackend {
         expected_version: Option<i64>,
     ) -> Result<AccountUser, DirectoryError> {
         let context = context.clone();
-        self.write(move |tx| users::update(tx, &context, id, changes, expected_version))
+        self.writer
+            .write(move |tx| users::update(tx, &context, id, changes, expected_version))
             .await
     }
 
     async fn delete_user(&self, context: &UserWriteContext, id: i64) -> Result<(), DirectoryError> {
         let context = context.clone();
-        self.write(move |tx| users::delete(tx, &context, id)).await
+        self.writer
+            .write(move |tx| users::delete(tx, &context, id))
+            .await
     }
 
     async fn list_roles(&self, account_id: i64) -> Result<Vec<Role>, DirectoryError> {
@@ -456,7 +451,8 @@ impl Backend for SqliteBackend {
     }
 
     async fn create_role(&self, account_id: i64, role: NewRole) -> Result<Role, DirectoryError> {
-        self.write(move |tx| users::create_role(tx, account_id, &role))
+        self.writer
+            .write(move |tx| users::create_role(tx, account_id, &role))
             .await
     }
 
@@ -467,12 +463,14 @@ impl Backend for SqliteBackend {
         changes: RoleChanges,
     ) -> Result<Role, DirectoryError> {
         let context = context.clone();
-        self.write(move |tx| users::update_role(tx, &context, id, changes))
+        self.writer
+            .write(move |tx| users::update_role(tx, &context, id, changes))
             .await
     }
 
     async fn delete_role(&self, account_id: i64, id: i64) -> Result<(), DirectoryError> {
-        self.write(move |tx| users::delete_role(tx, account_id, id))
+        self.writer
+            .write(move |tx| users::delete_role(tx, account_id, id))
             .await
     }
 }
