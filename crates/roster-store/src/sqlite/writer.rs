@@ -140,6 +140,12 @@ fn write_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>) {
 /// Runs one job in a savepoint of the open transaction: kept if it succeeded, undone
 /// if it failed or panicked.
 fn run_in_savepoint(conn: &Connection, job: &mut dyn Job) {
+    // An I/O error or a full disk can make SQLite roll back the whole transaction.
+    // The jobs after it must not run outside one, where each statement would commit
+    // on its own; unrun, they are answered as failed, and so is the batch's commit.
+    if conn.is_autocommit() {
+        return;
+    }
     if let Err(e) = execute(conn, "SAVEPOINT job") {
         tracing::error!(error = %e, "cannot open a savepoint; the write is skipped");
         return;
@@ -166,4 +172,74 @@ fn run_in_savepoint(conn: &Connection, job: &mut dyn Job) {
 fn execute(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer() -> (Writer, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("w.db")).unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER NOT NULL)")
+            .unwrap();
+        (Writer::start(conn).unwrap(), dir)
+    }
+
+    async fn count(writer: &Writer) -> i64 {
+        writer
+            .write(|conn| {
+                conn.query_row("SELECT count(*) FROM t", [], |row| row.get(0))
+                    .map_err(|e| StoreError::Database(e.to_string()))
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_is_undone_alone_and_the_others_of_its_batch_are_kept() {
+        let (writer, _dir) = writer();
+        let writes = (0..40).map(|n| {
+            writer.write(move |conn| {
+                conn.execute("INSERT INTO t (n) VALUES (?1)", [n])
+                    .map_err(|e| StoreError::Database(e.to_string()))?;
+                if n % 2 == 1 {
+                    return Err(StoreError::Invalid(format!("odd {n}")));
+                }
+                Ok(n)
+            })
+        });
+
+        let answers = futures::future::join_all(writes).await;
+
+        for (n, answer) in answers.into_iter().enumerate() {
+            match answer {
+                Ok(got) => assert_eq!((got, n % 2), (n as i64, 0)),
+                Err(e) => assert_eq!(e, StoreError::Invalid(format!("odd {n}"))),
+            }
+        }
+        assert_eq!(count(&writer).await, 20);
+    }
+
+    #[tokio::test]
+    async fn a_write_that_panics_is_rolled_back_and_the_writer_goes_on() {
+        let (writer, _dir) = writer();
+
+        let panicked = writer
+            .write(|conn| -> Result<(), StoreError> {
+                conn.execute("INSERT INTO t (n) VALUES (1)", []).unwrap();
+                panic!("a bug in a write");
+            })
+            .await;
+        let after = writer
+            .write(|conn| {
+                conn.execute("INSERT INTO t (n) VALUES (2)", [])
+                    .map_err(|e| StoreError::Database(e.to_string()))
+            })
+            .await;
+
+        assert!(matches!(panicked, Err(StoreError::Database(_))));
+        assert_eq!(after, Ok(1));
+        assert_eq!(count(&writer).await, 1);
+    }
 }
