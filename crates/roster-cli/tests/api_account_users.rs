@@ -160,6 +160,18 @@ fn every_endpoint_answers_under_the_v1_prefix_too() {
     let (status, body) = read(patch);
     assert_eq!(status, 200);
     assert_eq!(body["response"]["account_user"]["name"], "Patched");
+    let put = client()
+        .put(&one)
+        .bearer_auth(&token)
+        .json(&json!({"account_user": {"name": "Put", "role": "staff"}}))
+        .send()
+        .unwrap();
+    let (status, body) = read(put);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["response"]["account_user"]["name"], "Put");
+    assert_eq!(body["response"]["account_user"]["role"], "staff");
+    let (_, body) = read(client().get(&one).bearer_auth(&token).send().unwrap());
+    assert_eq!(body["response"]["account_user"]["name"], "Put", "{body}");
     assert_eq!(
         client()
             .delete(&one)
