@@ -131,6 +131,73 @@ fn the_token_is_accepted_from_query_body_header_and_bearer() {
     assert_eq!(by_bearer.status(), 200);
 }
 
+/// Where a request may carry its token, from the place that wins to the one that loses.
+#[derive(Clone, Copy, Debug)]
+enum Place {
+    Query,
+    Body,
+    YotpoHeader,
+    Bearer,
+}
+
+const PLACES: [Place; 4] = [Place::Query, Place::Body, Place::YotpoHeader, Place::Bearer];
+
+/// Creates a user with `tokens` put where they say; the status.
+fn create_with_tokens(server: &TestServer, email: &str, tokens: &[(Place, &str)]) -> u16 {
+    let mut body = json!({"account_user": {"email": email}});
+    let mut request = client().post(server.users_url());
+    for &(place, token) in tokens {
+        request = match place {
+            Place::Query => request.query(&[("utoken", token)]),
+            Place::Body => {
+                body["utoken"] = json!(token);
+                request
+            }
+            Place::YotpoHeader => request.header("X-Yotpo-Token", token),
+            Place::Bearer => request.bearer_auth(token),
+        };
+    }
+    request.json(&body).send().unwrap().status().as_u16()
+}
+
+#[test]
+fn the_query_beats_the_body_which_beats_x_yotpo_token_which_beats_bearer() {
+    let server = TestServer::start();
+    let good = server.token();
+    let created = server.operator(&["accounts", "create", "--name", "Other"]);
+    assert!(created.status.success(), "{created:?}");
+    let printed = String::from_utf8(created.stdout).unwrap();
+    let field = |name: &str| {
+        let line = printed.lines().find_map(|l| l.strip_prefix(name)).unwrap();
+        line.trim().to_owned()
+    };
+    // A token that is valid, but for another account, and one that is valid nowhere.
+    let other_account = server.token_for(&field("app_key:"), &field("secret:"));
+    let made_up = "x".repeat(40);
+
+    let mut users = 0;
+    for bad in [other_account.as_str(), made_up.as_str()] {
+        for (i, &winner) in PLACES.iter().enumerate() {
+            for &loser in &PLACES[i + 1..] {
+                users += 1;
+                let email = format!("user{users}@example.com");
+                let won = create_with_tokens(&server, &email, &[(winner, &good), (loser, bad)]);
+                assert_eq!(won, 200, "{winner:?} with the good token over {loser:?}");
+                let lost = create_with_tokens(&server, &email, &[(winner, bad), (loser, &good)]);
+                assert_eq!(lost, 401, "{winner:?} with a bad token over {loser:?}");
+            }
+        }
+    }
+    let (_, body) = read(
+        client()
+            .get(server.users_url())
+            .bearer_auth(&good)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(body["response"]["pagination"]["total"], users, "{body}");
+}
+
 #[test]
 fn missing_and_unknown_tokens_are_denied_alike() {
     let server = TestServer::start();
