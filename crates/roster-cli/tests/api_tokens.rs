@@ -1,8 +1,10 @@
-//! `/oauth/token` and the ways a token is presented, against the real server.
+//! `/oauth/token`, the ways a token is presented, and how credentials are kept, against
+//! the real server.
 
 mod support;
 
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use support::{assert_error, client, read, TestServer, APP_KEY, SECRET};
 
 fn assert_token(response: reqwest::blocking::Response) -> String {
@@ -316,4 +318,58 @@ fn an_app_key_that_exists_nowhere_is_not_found() {
         body["status"]["message"],
         "Couldn't find Account with app_key = no-such-app"
     );
+}
+
+/// Every byte of the SQLite database: the file and its -wal and -shm companions.
+fn database_bytes(path: &std::path::Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", path.display());
+        if let Ok(content) = std::fs::read(&file) {
+            bytes.extend(content);
+        }
+    }
+    bytes
+}
+
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+#[test]
+fn secrets_access_tokens_and_scim_tokens_are_stored_only_as_sha256_digests() {
+    let server = TestServer::start_on_sqlite();
+    let created = server.operator(&["accounts", "create", "--name", "Stored"]);
+    assert!(created.status.success(), "{created:?}");
+    let printed = String::from_utf8(created.stdout).unwrap();
+    let field = |name: &str| {
+        let line = printed.lines().find_map(|l| l.strip_prefix(name)).unwrap();
+        line.trim().to_owned()
+    };
+    let (app_key, secret) = (field("app_key:"), field("secret:"));
+    let access_token = server.token_for(&app_key, &secret);
+    let scim = server.operator(&["accounts", "scim-token", &app_key]);
+    assert!(scim.status.success(), "{scim:?}");
+    let scim_token = String::from_utf8(scim.stdout).unwrap().trim().to_owned();
+    let users = client()
+        .get(server.url("/scim/v2/Users"))
+        .bearer_auth(&scim_token)
+        .send()
+        .unwrap();
+    assert_eq!(users.status(), 200, "the SCIM token works");
+
+    let bytes = database_bytes(&server.sqlite_path().unwrap());
+
+    for (what, credential) in [
+        ("the bootstrap secret", SECRET),
+        ("the secret", secret.as_str()),
+        ("the access token", access_token.as_str()),
+        ("the SCIM token", scim_token.as_str()),
+    ] {
+        assert!(!holds(&bytes, credential), "{what} is stored as it is");
+        let digest = hex::encode(Sha256::digest(credential.as_bytes()));
+        assert!(holds(&bytes, &digest), "{what}'s digest is not stored");
+    }
 }
