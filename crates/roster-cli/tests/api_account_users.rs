@@ -3,6 +3,12 @@
 
 mod support;
 
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpStream,
+    time::Duration,
+};
+
 use serde_json::{json, Value};
 use support::{assert_error, client, create_user, read, TestServer, APP_KEY};
 
@@ -160,6 +166,18 @@ fn every_endpoint_answers_under_the_v1_prefix_too() {
     let (status, body) = read(patch);
     assert_eq!(status, 200);
     assert_eq!(body["response"]["account_user"]["name"], "Patched");
+    let put = client()
+        .put(&one)
+        .bearer_auth(&token)
+        .json(&json!({"account_user": {"name": "Put", "role": "staff"}}))
+        .send()
+        .unwrap();
+    let (status, body) = read(put);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["response"]["account_user"]["name"], "Put");
+    assert_eq!(body["response"]["account_user"]["role"], "staff");
+    let (_, body) = read(client().get(&one).bearer_auth(&token).send().unwrap());
+    assert_eq!(body["response"]["account_user"]["name"], "Put", "{body}");
     assert_eq!(
         client()
             .delete(&one)
@@ -552,6 +570,59 @@ fn sigterm_stops_the_server_cleanly() {
     let server = TestServer::start();
     let status = server.terminate();
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn sigint_stops_the_server_cleanly_too() {
+    let server = TestServer::start();
+    let status = server.stop_with("INT");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[test]
+fn a_create_in_flight_when_sigterm_arrives_is_answered_before_the_server_exits() {
+    let server = TestServer::start();
+    let token = server.token();
+    let body = json!({"account_user": {"email": "late@example.com", "role": "staff"}}).to_string();
+    let (first_half, second_half) = body.split_at(body.len() / 2);
+    let address = server.base.trim_start_matches("http://");
+    let mut connection = TcpStream::connect(address).unwrap();
+    connection
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+
+    // "100 Continue" comes once the handler reads the body: from then on the request is
+    // in flight, whatever the scheduling.
+    write!(
+        connection,
+        "POST /apps/{APP_KEY}/account_users HTTP/1.1\r\nHost: roster\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let mut reader = BufReader::new(connection.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 100"), "{line:?}");
+    reader.read_line(&mut line).unwrap();
+    connection.write_all(first_half.as_bytes()).unwrap();
+
+    server.signal("TERM");
+    server.wait_for_log("shutting down");
+    connection.write_all(second_half.as_bytes()).unwrap();
+
+    let mut answer = String::new();
+    reader.read_to_string(&mut answer).unwrap();
+    let (head, json_body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{answer}");
+    let created: Value = serde_json::from_str(json_body).unwrap();
+    assert_eq!(
+        created["response"]["account_user"]["email"], "late@example.com",
+        "{answer}"
+    );
+    let status = server.wait_for_exit();
+    assert_eq!(status.code(), Some(0), "{status:?}");
 }
 
 #[test]

@@ -1,8 +1,10 @@
-//! `/oauth/token` and the ways a token is presented, against the real server.
+//! `/oauth/token`, the ways a token is presented, and how credentials are kept, against
+//! the real server.
 
 mod support;
 
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use support::{assert_error, client, read, TestServer, APP_KEY, SECRET};
 
 fn assert_token(response: reqwest::blocking::Response) -> String {
@@ -131,6 +133,73 @@ fn the_token_is_accepted_from_query_body_header_and_bearer() {
     assert_eq!(by_bearer.status(), 200);
 }
 
+/// Where a request may carry its token, from the place that wins to the one that loses.
+#[derive(Clone, Copy, Debug)]
+enum Place {
+    Query,
+    Body,
+    YotpoHeader,
+    Bearer,
+}
+
+const PLACES: [Place; 4] = [Place::Query, Place::Body, Place::YotpoHeader, Place::Bearer];
+
+/// Creates a user with `tokens` put where they say; the status.
+fn create_with_tokens(server: &TestServer, email: &str, tokens: &[(Place, &str)]) -> u16 {
+    let mut body = json!({"account_user": {"email": email}});
+    let mut request = client().post(server.users_url());
+    for &(place, token) in tokens {
+        request = match place {
+            Place::Query => request.query(&[("utoken", token)]),
+            Place::Body => {
+                body["utoken"] = json!(token);
+                request
+            }
+            Place::YotpoHeader => request.header("X-Yotpo-Token", token),
+            Place::Bearer => request.bearer_auth(token),
+        };
+    }
+    request.json(&body).send().unwrap().status().as_u16()
+}
+
+#[test]
+fn the_query_beats_the_body_which_beats_x_yotpo_token_which_beats_bearer() {
+    let server = TestServer::start();
+    let good = server.token();
+    let created = server.operator(&["accounts", "create", "--name", "Other"]);
+    assert!(created.status.success(), "{created:?}");
+    let printed = String::from_utf8(created.stdout).unwrap();
+    let field = |name: &str| {
+        let line = printed.lines().find_map(|l| l.strip_prefix(name)).unwrap();
+        line.trim().to_owned()
+    };
+    // A token that is valid, but for another account, and one that is valid nowhere.
+    let other_account = server.token_for(&field("app_key:"), &field("secret:"));
+    let made_up = "x".repeat(40);
+
+    let mut users = 0;
+    for bad in [other_account.as_str(), made_up.as_str()] {
+        for (i, &winner) in PLACES.iter().enumerate() {
+            for &loser in &PLACES[i + 1..] {
+                users += 1;
+                let email = format!("user{users}@example.com");
+                let won = create_with_tokens(&server, &email, &[(winner, &good), (loser, bad)]);
+                assert_eq!(won, 200, "{winner:?} with the good token over {loser:?}");
+                let lost = create_with_tokens(&server, &email, &[(winner, bad), (loser, &good)]);
+                assert_eq!(lost, 401, "{winner:?} with a bad token over {loser:?}");
+            }
+        }
+    }
+    let (_, body) = read(
+        client()
+            .get(server.users_url())
+            .bearer_auth(&good)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(body["response"]["pagination"]["total"], users, "{body}");
+}
+
 #[test]
 fn missing_and_unknown_tokens_are_denied_alike() {
     let server = TestServer::start();
@@ -249,4 +318,58 @@ fn an_app_key_that_exists_nowhere_is_not_found() {
         body["status"]["message"],
         "Couldn't find Account with app_key = no-such-app"
     );
+}
+
+/// Every byte of the SQLite database: the file and its -wal and -shm companions.
+fn database_bytes(path: &std::path::Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", path.display());
+        if let Ok(content) = std::fs::read(&file) {
+            bytes.extend(content);
+        }
+    }
+    bytes
+}
+
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+#[test]
+fn secrets_access_tokens_and_scim_tokens_are_stored_only_as_sha256_digests() {
+    let server = TestServer::start_on_sqlite();
+    let created = server.operator(&["accounts", "create", "--name", "Stored"]);
+    assert!(created.status.success(), "{created:?}");
+    let printed = String::from_utf8(created.stdout).unwrap();
+    let field = |name: &str| {
+        let line = printed.lines().find_map(|l| l.strip_prefix(name)).unwrap();
+        line.trim().to_owned()
+    };
+    let (app_key, secret) = (field("app_key:"), field("secret:"));
+    let access_token = server.token_for(&app_key, &secret);
+    let scim = server.operator(&["accounts", "scim-token", &app_key]);
+    assert!(scim.status.success(), "{scim:?}");
+    let scim_token = String::from_utf8(scim.stdout).unwrap().trim().to_owned();
+    let users = client()
+        .get(server.url("/scim/v2/Users"))
+        .bearer_auth(&scim_token)
+        .send()
+        .unwrap();
+    assert_eq!(users.status(), 200, "the SCIM token works");
+
+    let bytes = database_bytes(&server.sqlite_path().unwrap());
+
+    for (what, credential) in [
+        ("the bootstrap secret", SECRET),
+        ("the secret", secret.as_str()),
+        ("the access token", access_token.as_str()),
+        ("the SCIM token", scim_token.as_str()),
+    ] {
+        assert!(!holds(&bytes, credential), "{what} is stored as it is");
+        let digest = hex::encode(Sha256::digest(credential.as_bytes()));
+        assert!(holds(&bytes, &digest), "{what}'s digest is not stored");
+    }
 }

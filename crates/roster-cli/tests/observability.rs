@@ -217,3 +217,35 @@ fn a_request_id_sent_by_the_client_is_replaced_by_the_servers_own_and_never_logg
         );
     }
 }
+
+#[test]
+fn a_requests_log_line_has_its_method_route_status_latency_and_the_id_it_was_answered_with() {
+    let server = TestServer::start_with(&["--log-format", "json"]);
+    let token = server.token();
+    let user = create_user(&server, &token, json!({"email": "ana@example.com"}));
+
+    let response = client()
+        .get(server.user_url(user["id"].as_i64().unwrap()))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    let id = response.headers()["x-request-id"].to_str().unwrap();
+    let line = support::wait_for(|| {
+        server.logs().lines().find_map(|line| {
+            let entry: Value = serde_json::from_str(line).ok()?;
+            (entry["span"]["request_id"] == id && entry["message"] == "request finished")
+                .then_some(entry)
+        })
+    })
+    .unwrap_or_else(|| panic!("no line for request {id}:\n{}", server.logs()));
+    assert_eq!(line["span"]["method"], "GET", "{line}");
+    assert_eq!(
+        line["span"]["route"], "/apps/{app_key}/account_users/{id}",
+        "{line}"
+    );
+    assert_eq!(line["status"], 200, "{line}");
+    assert!(line["latency_us"].is_u64(), "{line}");
+    assert_eq!(line["level"], "INFO", "{line}");
+}

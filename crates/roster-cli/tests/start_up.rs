@@ -1,10 +1,13 @@
-//! `roster serve` starting: the bootstrap variables, the first account, nodes starting
-//! together on one database, and what start-up writes where.
+//! `roster serve` starting: its variables, the default database, the bootstrap
+//! variables, the first account, nodes starting together on one database, and what
+//! start-up writes where.
 
 mod support;
 
-use serde_json::Value;
-use support::{fresh_database_url, start_and_stop, Started};
+use serde_json::{json, Value};
+use support::{
+    client, fresh_database_url, read, roster_without_variables, start_and_stop, Serving, Started,
+};
 
 const KEY: &str = "ROSTER_BOOTSTRAP_APP_KEY";
 const SECRET: &str = "ROSTER_BOOTSTRAP_SECRET";
@@ -146,4 +149,110 @@ fn a_restart_on_postgresql_logs_no_notice_about_the_schema_being_there() {
     assert!(again.listened, "{again:#?}");
     assert!(!again.stderr.contains("notice"), "{again:#?}");
     assert!(!again.stderr.contains("_sqlx_migrations"), "{again:#?}");
+}
+
+/// Asks for a token with client credentials; the status and the body.
+fn token_request(server: &Serving, app_key: &str, secret: &str) -> (u16, Value) {
+    read(
+        client()
+            .post(server.url("/oauth/token"))
+            .json(&json!({
+                "client_id": app_key,
+                "client_secret": secret,
+                "grant_type": "client_credentials",
+            }))
+            .send()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn the_listen_address_database_and_token_lifetime_are_taken_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("from-the-environment.db");
+    let mut command = roster_without_variables();
+    command
+        .arg("serve")
+        .env("ROSTER_LISTEN", "127.0.0.1:0")
+        .env(
+            "ROSTER_DATABASE_URL",
+            format!("sqlite://{}", path.display()),
+        )
+        .env("ROSTER_TOKEN_TTL", "4321")
+        .env(KEY, "demo")
+        .env(SECRET, "demo-secret-0123456789");
+
+    let mut server = Serving::start(command);
+
+    assert!(
+        server.base.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    assert!(!server.base.ends_with(":8080"), "{}", server.base);
+    assert!(path.exists(), "the database of ROSTER_DATABASE_URL is made");
+    let (status, body) = token_request(&server, "demo", "demo-secret-0123456789");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["expires_in"], 4321, "{body}");
+    assert!(server.stop_with("TERM").success());
+}
+
+#[test]
+fn without_a_database_url_the_server_makes_roster_db_in_the_current_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = roster_without_variables();
+    command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path());
+
+    let mut server = Serving::start(command);
+
+    let health = client().get(server.url("/healthz")).send().unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(
+        dir.path().join("roster.db").is_file(),
+        "no roster.db in the folder"
+    );
+    assert!(server.stop_with("TERM").success());
+}
+
+/// The value after `name` on the first line of `text` that has it.
+fn field<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix(name))
+        .map(str::trim)
+}
+
+#[test]
+fn the_credentials_printed_on_the_first_start_get_a_token_and_a_second_start_prints_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(dir.path());
+    let serve = || {
+        let mut command = roster_without_variables();
+        command.args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url]);
+        Serving::start(command)
+    };
+
+    let mut first = serve();
+    let stdout = support::wait_for(|| Some(first.stdout()).filter(|out| out.contains("secret:")))
+        .expect("the first start prints a secret");
+    let app_key = field(&stdout, "app_key:").unwrap().to_owned();
+    let secret = field(&stdout, "secret:").unwrap().to_owned();
+    let (status, body) = token_request(&first, &app_key, &secret);
+    assert_eq!(status, 200, "{body}");
+    assert!(first.stop_with("TERM").success());
+    assert_eq!(
+        first.stdout().matches("secret:").count(),
+        1,
+        "{}",
+        first.stdout()
+    );
+    assert!(!first.logs().contains(&secret), "the secret is in the logs");
+
+    let mut second = serve();
+    let (status, body) = token_request(&second, &app_key, &secret);
+    assert_eq!(status, 200, "the same account on the second start: {body}");
+    assert!(second.stop_with("TERM").success());
+    assert_eq!(second.stdout(), "", "the second start prints nothing");
+    assert_eq!(app_keys(&url), [app_key]);
 }

@@ -124,13 +124,7 @@ pub struct Started {
 /// Starts `roster serve` on `database_url` with only the `ROSTER_*` variables given,
 /// waits until it listens (or exits), then stops it with SIGTERM: a test of start-up.
 pub fn start_and_stop(database_url: &str, vars: &[(&str, &str)], args: &[&str]) -> Started {
-    let mut command = roster();
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("ROSTER_") {
-            command.env_remove(&name);
-        }
-    }
-    let mut child = command
+    let mut child = roster_without_variables()
         .args([
             "serve",
             "--listen",
@@ -205,10 +199,32 @@ impl TestServer {
     /// `scripts/with-postgres`), otherwise an SQLite file in a temporary folder.
     pub fn start_for(app_key: &str, secret: &str, args: &[&str]) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = match std::env::var(POSTGRES_URL_VAR) {
-            Ok(server_url) if !server_url.is_empty() => fresh_postgres_database(&server_url),
-            _ => format!("sqlite://{}", dir.path().join("roster.db").display()),
-        };
+        let database_url = fresh_database_url(dir.path());
+        TestServer::start_in(dir, database_url, app_key, secret, args)
+    }
+
+    /// [`TestServer::start`] on an SQLite file whatever `ROSTER_TEST_POSTGRES_URL` says,
+    /// for tests that read the file itself.
+    pub fn start_on_sqlite() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("roster.db").display());
+        TestServer::start_in(dir, database_url, APP_KEY, SECRET, &[])
+    }
+
+    /// The SQLite file of the database; `None` on PostgreSQL.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        self.database_url
+            .strip_prefix("sqlite://")
+            .map(std::path::PathBuf::from)
+    }
+
+    fn start_in(
+        dir: tempfile::TempDir,
+        database_url: String,
+        app_key: &str,
+        secret: &str,
+        args: &[&str],
+    ) -> TestServer {
         let launch = Launch {
             database_url: database_url.clone(),
             app_key: app_key.to_owned(),
@@ -305,13 +321,172 @@ impl TestServer {
     }
 
     /// Sends SIGTERM and waits for the exit status.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
-        self.child.wait().expect("server exits")
+    pub fn terminate(self) -> std::process::ExitStatus {
+        self.stop_with("TERM")
+    }
+
+    /// Sends `signal` (`TERM`, `INT`) and waits, at most 30 seconds, for the exit status.
+    pub fn stop_with(self, signal: &str) -> std::process::ExitStatus {
+        self.signal(signal);
+        self.wait_for_exit()
+    }
+
+    /// Sends `signal` (`TERM`, `INT`) with `kill`.
+    pub fn signal(&self, signal: &str) {
+        send_signal(&self.child, signal);
+    }
+
+    /// Waits, at most 30 seconds, for the exit status.
+    pub fn wait_for_exit(mut self) -> std::process::ExitStatus {
+        wait_bounded(&mut self.child)
+    }
+
+    /// Waits, at most 30 seconds, until the logs hold `text`.
+    pub fn wait_for_log(&self, text: &str) -> String {
+        wait_for(|| Some(self.logs()).filter(|logs| logs.contains(text)))
+            .unwrap_or_else(|| panic!("{text:?} never logged:\n{}", self.logs()))
+    }
+}
+
+/// Sends `signal` to `child` with `kill`.
+fn send_signal(child: &Child, signal: &str) {
+    Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .expect("kill runs");
+}
+
+/// Waits for `child` to exit, killing it and failing after 30 seconds.
+fn wait_bounded(child: &mut Child) -> std::process::ExitStatus {
+    let exited = wait_for(|| child.try_wait().expect("the server can be waited on"));
+    exited.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("the server did not exit within 30 seconds");
+    })
+}
+
+/// Polls `found` every 20 ms for at most 30 seconds.
+pub fn wait_for<T>(mut found: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = found() {
+            return Some(value);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `roster` with none of the test's own `ROSTER_*` variables, so that only what a test
+/// sets configures it.
+pub fn roster_without_variables() -> Command {
+    let mut command = roster();
+    remove_roster_variables(&mut command);
+    command
+}
+
+/// Keeps the test's own `ROSTER_*` variables from `command`.
+pub fn remove_roster_variables(command: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ROSTER_") {
+            command.env_remove(&name);
+        }
+    }
+}
+
+/// A `roster serve` started from a command a test put together, for tests of how it is
+/// configured: its stdout and stderr are kept apart.
+pub struct Serving {
+    pub base: String,
+    child: Child,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Reads `stream` line by line into a shared string, until it closes.
+fn collect_lines(
+    stream: impl std::io::Read + Send + 'static,
+    mut on_line: impl FnMut(&str) + Send + 'static,
+) -> (Arc<Mutex<String>>, std::thread::JoinHandle<()>) {
+    let all = Arc::new(Mutex::new(String::new()));
+    let sink = all.clone();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            on_line(&line);
+            let mut all = sink.lock().unwrap();
+            all.push_str(&line);
+            all.push('\n');
+        }
+    });
+    (all, reader)
+}
+
+impl Serving {
+    /// Spawns `command` (which should be `roster serve ...`) at log level `info` and
+    /// waits for it to say where it listens.
+    pub fn start(mut command: Command) -> Serving {
+        let mut child = command
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("roster binary starts");
+        let (address_tx, address_rx) = mpsc::channel();
+        let (stdout, out_reader) = collect_lines(child.stdout.take().unwrap(), |_| {});
+        let (stderr, err_reader) = collect_lines(child.stderr.take().unwrap(), move |line| {
+            if let Some(address) = line.strip_prefix("roster listening on ") {
+                let _ = address_tx.send(address.to_owned());
+            }
+        });
+        match address_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(base) => Serving {
+                base,
+                child,
+                stdout,
+                stderr,
+                readers: vec![out_reader, err_reader],
+            },
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not start:\n{}", stderr.lock().unwrap().as_str());
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Everything written on stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Everything logged on stderr so far.
+    pub fn logs(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends `signal` (`TERM`, `INT`) and waits, at most 30 seconds, for the exit status;
+    /// then [`Serving::stdout`] and [`Serving::logs`] hold all the process wrote.
+    pub fn stop_with(&mut self, signal: &str) -> std::process::ExitStatus {
+        send_signal(&self.child, signal);
+        let status = wait_bounded(&mut self.child);
+        for reader in self.readers.drain(..) {
+            reader.join().expect("the output is read");
+        }
+        status
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
