@@ -11,7 +11,7 @@ fn committed() -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../openapi.json");
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "cannot read {}: {e}; run `cargo run -- openapi > openapi.json`",
+            "cannot read {}: {e}; run `cargo run --bin roster -- openapi > openapi.json`",
             path.display()
         )
     })
@@ -38,7 +38,7 @@ fn the_committed_openapi_document_is_what_the_code_generates() {
             + 1;
         panic!(
             "openapi.json differs from what the code generates (first at line {line}); \
-             run `cargo run -- openapi > openapi.json` and commit it"
+             run `cargo run --bin roster -- openapi > openapi.json` and commit it"
         );
     }
 }

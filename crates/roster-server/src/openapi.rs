@@ -3,8 +3,9 @@
 //! Each resource module describes its own operations with `#[utoipa::path]` on its
 //! handlers and lists them in its own `ApiDoc`; [`document`] merges those under one
 //! roof with what every module shares: the security schemes, the error responses in
-//! the envelope, and the rate-limit headers. A new module (SCIM, say) adds its `ApiDoc`
-//! to [`document`] and tags its operations with a tag of its own (`scim`).
+//! the envelope, and the rate-limit headers. SCIM brings its own error responses, its
+//! own security scheme and its own tag (`scim`), since nothing under `/scim/v2` answers
+//! in the envelope or is rate limited.
 //!
 //! The account-users paths are described twice, bare and under `/v1`, because clients
 //! call both; the `/v1` copies have operation ids ending in `_v1`.
@@ -27,7 +28,7 @@ use utoipa::{
     Modify, OpenApi, PartialSchema, ToResponse, ToSchema,
 };
 
-use crate::{account_users, docs, metrics, oauth};
+use crate::{account_users, docs, metrics, oauth, scim};
 
 /// The names of the security schemes, as operations refer to them.
 pub const UTOKEN_QUERY: &str = "utoken";
@@ -44,11 +45,14 @@ pub const TAG_SERVICE: &str = "service";
     info(
         title = "Roster",
         description = "The account-users API of Yotpo, wire for wire: OAuth2 client-credentials \
-tokens, and create, read, update and delete of the users of an account.\n\n\
-Every answer but `/oauth/token`'s is an envelope, `{\"status\":{\"code\":200,\"message\":\"OK\"},\
+tokens, and create, read, update and delete of the users of an account; and SCIM 2.0 at \
+`/scim/v2` for identity providers.\n\n\
+Every answer but those of `/oauth/token` and `/scim/v2` is an envelope, `{\"status\":{\"code\":200,\"message\":\"OK\"},\
 \"response\":{...}}`; errors carry `status.error_type` and no `response`, and the HTTP status \
 always equals `status.code`. Unknown paths get 404 and known paths called with another method \
-get 405, both in the envelope.\n\n\
+get 405, both in the envelope (under `/scim/v2`, in the SCIM error format).\n\n\
+SCIM takes its own token, made per account by `roster accounts scim-token APP_KEY`, as \
+`Authorization: Bearer`; its bodies are `application/scim+json`, and it is not rate limited.\n\n\
 The access token (\"utoken\") may be sent as the `utoken` query parameter, a `utoken` field \
 of a JSON body, the `X-Yotpo-Token` header, or `Authorization: Bearer`, tried in that order.\n\n\
 Requests are rate limited per `app_key` and, on `/oauth/token`, per client_id and source \
@@ -92,6 +96,7 @@ pub fn document() -> Document {
     let account_users = account_users::ApiDoc::openapi();
     document.merge(account_users.clone());
     document.merge(under_v1(account_users));
+    document.merge(scim::openapi::ApiDoc::openapi());
 
     add_rate_limit_headers(&mut document);
     document
@@ -150,15 +155,17 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     .filter_map(Option::as_mut)
 }
 
-/// Every rate-limited operation's answers, but those of the service tag, carry the
-/// `RateLimit-*` headers (when limits are on), and its 429 carries `Retry-After`.
+/// Every operation's answers, but those of the service and SCIM tags (which are not
+/// limited), carry the `RateLimit-*` headers (when limits are on), and its 429 carries
+/// `Retry-After`.
 fn add_rate_limit_headers(document: &mut Document) {
     for item in document.paths.paths.values_mut() {
         for operation in operations(item) {
-            let limited = operation
-                .tags
-                .as_ref()
-                .is_some_and(|tags| !tags.iter().any(|t| t == TAG_SERVICE));
+            let limited = operation.tags.as_ref().is_some_and(|tags| {
+                !tags
+                    .iter()
+                    .any(|t| t == TAG_SERVICE || t == scim::openapi::TAG_SCIM)
+            });
             if !limited {
                 continue;
             }

@@ -17,7 +17,7 @@ use axum::{
 use serde_json::{json, Value};
 
 use super::{
-    base_url,
+    base_url, openapi,
     resource::{list_response, GROUP_SCHEMA, USER_SCHEMA},
     scim_response, ScimError, SCIM_BODY_LIMIT_BYTES,
 };
@@ -31,6 +31,15 @@ const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 /// (RFC 7644 section 3.4.2.4).
 pub const MAX_RESULTS: u64 = 1000;
 
+/// What this service provider supports (RFC 7644 section 4).
+#[utoipa::path(
+    get,
+    path = "/scim/v2/ServiceProviderConfig",
+    tag = "scim",
+    responses(
+        (status = 200, description = "What this service provider supports", body = openapi::ScimServiceProviderConfig, content_type = "application/scim+json"),
+    ),
+)]
 pub async fn get_service_provider_config(headers: HeaderMap) -> Response {
     let base = base_url(&headers);
     // Every key is filled in, as Okta's spec test requires, including those of
@@ -90,12 +99,34 @@ fn resource_types(base: &str) -> Vec<Value> {
     ]
 }
 
+/// The resource types served: User and Group.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/ResourceTypes",
+    tag = "scim",
+    responses(
+        (status = 200, description = "User and Group", body = openapi::ScimListResponse<openapi::ScimResourceType>, content_type = "application/scim+json"),
+    ),
+)]
 pub async fn list_resource_types(headers: HeaderMap) -> Response {
     let all = resource_types(&base_url(&headers));
     let total = all.len() as u64;
     scim_response(StatusCode::OK, &list_response(all, total, 1))
 }
 
+/// One resource type.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/ResourceTypes/{id}",
+    tag = "scim",
+    params(
+        ("id" = String, Path, description = "`User` or `Group`, in any case"),
+    ),
+    responses(
+        (status = 200, description = "The resource type", body = openapi::ScimResourceType, content_type = "application/scim+json"),
+        (status = 404, response = openapi::ScimNotFound),
+    ),
+)]
 pub async fn get_resource_type(
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -326,12 +357,34 @@ fn schemas(base: &str) -> Vec<Value> {
     ]
 }
 
+/// The schemas of the resources, with the attributes Roster stores.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Schemas",
+    tag = "scim",
+    responses(
+        (status = 200, description = "The User and Group schemas", body = openapi::ScimListResponse<openapi::ScimSchema>, content_type = "application/scim+json"),
+    ),
+)]
 pub async fn list_schemas(headers: HeaderMap) -> Response {
     let all = schemas(&base_url(&headers));
     let total = all.len() as u64;
     scim_response(StatusCode::OK, &list_response(all, total, 1))
 }
 
+/// One schema, by its URN.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Schemas/{id}",
+    tag = "scim",
+    params(
+        ("id" = String, Path, description = "The schema's URN, in any case"),
+    ),
+    responses(
+        (status = 200, description = "The schema", body = openapi::ScimSchema, content_type = "application/scim+json"),
+        (status = 404, response = openapi::ScimNotFound),
+    ),
+)]
 pub async fn get_schema(headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ScimError> {
     schemas(&base_url(&headers))
         .into_iter()

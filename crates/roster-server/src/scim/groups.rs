@@ -35,7 +35,7 @@ use roster_core::{
 use serde_json::{json, Map, Value};
 
 use super::{
-    if_match,
+    if_match, openapi,
     patch::{as_list, core_attribute, read_operations, OpKind},
     resource::{content_version, list_response, matches, ListParams, Projection, GROUP_SCHEMA},
     resource_response, scim_response,
@@ -191,11 +191,43 @@ async fn list(scim: Scim, params: ListParams) -> Result<Response, ScimError> {
     Ok(scim_response(StatusCode::OK, &body))
 }
 
+/// Lists the account's groups (its roles), optionally filtered.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Groups",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    params(
+        openapi::ListQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of the groups matching the filter", body = openapi::ScimListResponse<openapi::ScimGroup>, content_type = "application/scim+json"),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn list_groups(scim: Scim, RawQuery(raw): RawQuery) -> Result<Response, ScimError> {
     let params = ListParams::from_query(&query_map(raw.as_deref())?)?;
     list(scim, params).await
 }
 
+/// Lists groups with the query in the body (RFC 7644 section 3.4.3).
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Groups/.search",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    request_body(content = openapi::ScimSearchRequest, content_type = "application/scim+json", description = "The query, as GET /Groups takes it"),
+    responses(
+        (status = 200, description = "A page of the groups matching the filter", body = openapi::ScimListResponse<openapi::ScimGroup>, content_type = "application/scim+json"),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 413, response = openapi::ScimPayloadTooLarge),
+        (status = 415, response = openapi::ScimUnsupportedMediaType),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn search_groups(scim: Scim, JsonBody(body): JsonBody) -> Result<Response, ScimError> {
     let params = ListParams::from_search(&body)?;
     list(scim, params).await
@@ -215,6 +247,24 @@ fn respond(
     ))
 }
 
+/// Reads one group.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Groups/{id}",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The group's id, `role-<n>`"),
+        openapi::ProjectionQuery,
+    ),
+    responses(
+        (status = 200, description = "The group", body = openapi::ScimGroup, content_type = "application/scim+json", headers(("ETag" = String, description = "The version, as `meta.version`"))),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 404, response = openapi::ScimNotFound),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn get_group(
     scim: Scim,
     Path(raw_id): Path<String>,
@@ -321,6 +371,26 @@ fn check_schemas(body: &Map<String, Value>) -> Result<(), ScimError> {
     }
 }
 
+/// Creates a group: a new role, given to the members listed.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Groups",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    params(
+        openapi::ProjectionQuery,
+    ),
+    request_body(content = openapi::ScimGroupRequest, content_type = "application/scim+json", description = "The new group"),
+    responses(
+        (status = 201, description = "The group as created", body = openapi::ScimGroup, content_type = "application/scim+json", headers(("ETag" = String, description = "The version, as `meta.version`"), ("Location" = String, description = "The URL of the new resource, as `meta.location`"))),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 409, response = openapi::ScimConflict),
+        (status = 413, response = openapi::ScimPayloadTooLarge),
+        (status = 415, response = openapi::ScimUnsupportedMediaType),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn create_group(
     scim: Scim,
     RawQuery(raw): RawQuery,
@@ -385,7 +455,32 @@ async fn write(
     load(scim, role).await
 }
 
+/// Replaces a group.
+///
 /// PUT replaces the name, the externalId and the members; `id` and `meta` are ignored.
+#[utoipa::path(
+    put,
+    path = "/scim/v2/Groups/{id}",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The group's id, `role-<n>`"),
+        openapi::ProjectionQuery,
+        ("If-Match" = Option<String>, Header, nullable = false, description = "Only if the resource is at one of these versions (`W/\"3\"`, or `*` for any); else 412"),
+    ),
+    request_body(content = openapi::ScimGroupRequest, content_type = "application/scim+json", description = "The group as it is to be"),
+    responses(
+        (status = 200, description = "The group as it now is", body = openapi::ScimGroup, content_type = "application/scim+json", headers(("ETag" = String, description = "The version, as `meta.version`"))),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 404, response = openapi::ScimNotFound),
+        (status = 409, response = openapi::ScimConflict),
+        (status = 412, response = openapi::ScimPreconditionFailed),
+        (status = 413, response = openapi::ScimPayloadTooLarge),
+        (status = 415, response = openapi::ScimUnsupportedMediaType),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn replace_group(
     scim: Scim,
     Path(raw_id): Path<String>,
@@ -404,10 +499,35 @@ pub async fn replace_group(
     respond(&scim, StatusCode::OK, &group, raw.as_deref())
 }
 
+/// Changes a group with PATCH operations.
+///
 /// PATCH on `displayName` and `members`, in the forms Okta and Entra ID send:
 /// `remove` on `members[value eq "ID"]`, `remove` on `members` with a list of values,
 /// `add` on `members` with a list (`$ref` may be null), and path-less replaces whose
 /// value repeats the read-only `id`.
+#[utoipa::path(
+    patch,
+    path = "/scim/v2/Groups/{id}",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The group's id, `role-<n>`"),
+        openapi::ProjectionQuery,
+        ("If-Match" = Option<String>, Header, nullable = false, description = "Only if the resource is at one of these versions (`W/\"3\"`, or `*` for any); else 412"),
+    ),
+    request_body(content = openapi::ScimPatchOp, content_type = "application/scim+json", description = "The operations, applied in order"),
+    responses(
+        (status = 200, description = "The group as it now is", body = openapi::ScimGroup, content_type = "application/scim+json", headers(("ETag" = String, description = "The version, as `meta.version`"))),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 404, response = openapi::ScimNotFound),
+        (status = 409, response = openapi::ScimConflict),
+        (status = 412, response = openapi::ScimPreconditionFailed),
+        (status = 413, response = openapi::ScimPayloadTooLarge),
+        (status = 415, response = openapi::ScimUnsupportedMediaType),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn patch_group(
     scim: Scim,
     Path(raw_id): Path<String>,
@@ -474,6 +594,26 @@ pub async fn patch_group(
     respond(&scim, StatusCode::OK, &group, raw.as_deref())
 }
 
+/// Deletes a group; refused while users hold its role.
+#[utoipa::path(
+    delete,
+    path = "/scim/v2/Groups/{id}",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The group's id, `role-<n>`"),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "Only if the resource is at one of these versions (`W/\"3\"`, or `*` for any); else 412"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 404, response = openapi::ScimNotFound),
+        (status = 409, response = openapi::ScimConflict),
+        (status = 412, response = openapi::ScimPreconditionFailed),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn delete_group(
     scim: Scim,
     Path(raw_id): Path<String>,

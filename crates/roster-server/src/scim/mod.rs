@@ -23,6 +23,7 @@
 mod discovery;
 mod error;
 mod groups;
+pub(crate) mod openapi;
 mod patch;
 mod resource;
 mod users;

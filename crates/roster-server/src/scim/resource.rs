@@ -8,7 +8,9 @@ use axum::{http::StatusCode, response::Response};
 use roster_core::filter::{self, AttrPath, CompareOp, Filter, Value as FilterValue};
 use serde_json::{json, Map, Value};
 
-use super::{discovery::MAX_RESULTS, groups, scim_response, users, JsonBody, Scim, ScimError};
+use super::{
+    discovery::MAX_RESULTS, groups, openapi, scim_response, users, JsonBody, Scim, ScimError,
+};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -389,8 +391,25 @@ pub fn content_version(parts: &[&str]) -> String {
     format!("W/\"{hash:016x}\"")
 }
 
+/// Searches Users and Groups together.
+///
 /// `POST /.search` at the root (RFC 7644 section 3.4.3): Users, then Groups, paged as one
 /// list. A filter naming an attribute one type lacks simply matches none of that type.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/.search",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    request_body(content = openapi::ScimSearchRequest, content_type = "application/scim+json", description = "The query"),
+    responses(
+        (status = 200, description = "A page of the users, then the groups, matching the filter", body = openapi::ScimListResponse<openapi::ScimResource>, content_type = "application/scim+json"),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 413, response = openapi::ScimPayloadTooLarge),
+        (status = 415, response = openapi::ScimUnsupportedMediaType),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn search_everything(
     scim: Scim,
     JsonBody(body): JsonBody,

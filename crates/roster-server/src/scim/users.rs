@@ -32,7 +32,7 @@ use serde_json::{json, Map, Value};
 
 use super::{
     groups::group_id,
-    if_match,
+    if_match, openapi,
     patch::{as_bool, core_attribute, primary_value, read_operations, OpKind, Operation},
     resource::{list_response, matches, ListParams, Projection, USER_SCHEMA},
     resource_response, scim_response, JsonBody, Scim, ScimError,
@@ -151,11 +151,43 @@ async fn list(scim: Scim, params: ListParams) -> Result<Response, ScimError> {
     Ok(scim_response(StatusCode::OK, &body))
 }
 
+/// Lists the account's users, a page at a time, optionally filtered.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Users",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    params(
+        openapi::ListQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of the users matching the filter, by id", body = openapi::ScimListResponse<openapi::ScimUser>, content_type = "application/scim+json"),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn list_users(scim: Scim, RawQuery(raw): RawQuery) -> Result<Response, ScimError> {
     let params = ListParams::from_query(&query_map(raw.as_deref())?)?;
     list(scim, params).await
 }
 
+/// Lists users with the query in the body (RFC 7644 section 3.4.3).
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Users/.search",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    request_body(content = openapi::ScimSearchRequest, content_type = "application/scim+json", description = "The query, as GET /Users takes it"),
+    responses(
+        (status = 200, description = "A page of the users matching the filter, by id", body = openapi::ScimListResponse<openapi::ScimUser>, content_type = "application/scim+json"),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 413, response = openapi::ScimPayloadTooLarge),
+        (status = 415, response = openapi::ScimUnsupportedMediaType),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn search_users(scim: Scim, JsonBody(body): JsonBody) -> Result<Response, ScimError> {
     let params = ListParams::from_search(&body)?;
     list(scim, params).await
@@ -173,6 +205,24 @@ async fn respond(
     Ok(resource_response(status, json, &projection))
 }
 
+/// Reads one user.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Users/{id}",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The user's id"),
+        openapi::ProjectionQuery,
+    ),
+    responses(
+        (status = 200, description = "The user", body = openapi::ScimUser, content_type = "application/scim+json", headers(("ETag" = String, description = "The version, as `meta.version`"))),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 404, response = openapi::ScimNotFound),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn get_user(
     scim: Scim,
     Path(raw_id): Path<String>,
@@ -294,6 +344,26 @@ fn read_name(body: &Map<String, Value>) -> Result<Option<String>, ScimError> {
     normalize_name(chosen).map_err(ScimError::invalid_value)
 }
 
+/// Creates a user.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Users",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    params(
+        openapi::ProjectionQuery,
+    ),
+    request_body(content = openapi::ScimUserRequest, content_type = "application/scim+json", description = "The new user"),
+    responses(
+        (status = 201, description = "The user as created", body = openapi::ScimUser, content_type = "application/scim+json", headers(("ETag" = String, description = "The version, as `meta.version`"), ("Location" = String, description = "The URL of the new resource, as `meta.location`"))),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 409, response = openapi::ScimConflict),
+        (status = 413, response = openapi::ScimPayloadTooLarge),
+        (status = 415, response = openapi::ScimUnsupportedMediaType),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn create_user(
     scim: Scim,
     RawQuery(raw): RawQuery,
@@ -331,9 +401,34 @@ fn expected_version(headers: &HeaderMap, user: &AccountUser) -> Result<Option<i6
     }
 }
 
+/// Replaces a user.
+///
 /// PUT replaces what the body holds; read-only attributes (`id`, `meta`, `groups`) are
 /// ignored, and a body without `roles` leaves the role alone, since roles are managed
 /// through groups.
+#[utoipa::path(
+    put,
+    path = "/scim/v2/Users/{id}",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The user's id"),
+        openapi::ProjectionQuery,
+        ("If-Match" = Option<String>, Header, nullable = false, description = "Only if the resource is at one of these versions (`W/\"3\"`, or `*` for any); else 412"),
+    ),
+    request_body(content = openapi::ScimUserRequest, content_type = "application/scim+json", description = "The user as it is to be"),
+    responses(
+        (status = 200, description = "The user as it now is", body = openapi::ScimUser, content_type = "application/scim+json", headers(("ETag" = String, description = "The version, as `meta.version`"))),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 404, response = openapi::ScimNotFound),
+        (status = 409, response = openapi::ScimConflict),
+        (status = 412, response = openapi::ScimPreconditionFailed),
+        (status = 413, response = openapi::ScimPayloadTooLarge),
+        (status = 415, response = openapi::ScimUnsupportedMediaType),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn replace_user(
     scim: Scim,
     Path(raw_id): Path<String>,
@@ -567,9 +662,34 @@ fn op_path_name(op: &Operation) -> String {
     name
 }
 
+/// Changes a user with PATCH operations.
+///
 /// PATCH (RFC 7644 section 3.5.2): the operations apply in order to the user as read,
 /// and the result is written in one update guarded by the version read, so a
 /// concurrent change is never overwritten. Answers 200 with the whole user.
+#[utoipa::path(
+    patch,
+    path = "/scim/v2/Users/{id}",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The user's id"),
+        openapi::ProjectionQuery,
+        ("If-Match" = Option<String>, Header, nullable = false, description = "Only if the resource is at one of these versions (`W/\"3\"`, or `*` for any); else 412"),
+    ),
+    request_body(content = openapi::ScimPatchOp, content_type = "application/scim+json", description = "The operations, applied in order"),
+    responses(
+        (status = 200, description = "The user as it now is", body = openapi::ScimUser, content_type = "application/scim+json", headers(("ETag" = String, description = "The version, as `meta.version`"))),
+        (status = 400, response = openapi::ScimBadRequest),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 404, response = openapi::ScimNotFound),
+        (status = 409, response = openapi::ScimConflict),
+        (status = 412, response = openapi::ScimPreconditionFailed),
+        (status = 413, response = openapi::ScimPayloadTooLarge),
+        (status = 415, response = openapi::ScimUnsupportedMediaType),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn patch_user(
     scim: Scim,
     Path(raw_id): Path<String>,
@@ -614,6 +734,25 @@ pub async fn patch_user(
     respond(&scim, StatusCode::OK, &updated, raw.as_deref()).await
 }
 
+/// Deletes a user.
+#[utoipa::path(
+    delete,
+    path = "/scim/v2/Users/{id}",
+    tag = "scim",
+    security(("scim_bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The user's id"),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "Only if the resource is at one of these versions (`W/\"3\"`, or `*` for any); else 412"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = openapi::ScimUnauthorized),
+        (status = 404, response = openapi::ScimNotFound),
+        (status = 409, response = openapi::ScimConflict),
+        (status = 412, response = openapi::ScimPreconditionFailed),
+        (status = 500, response = openapi::ScimInternalError),
+    ),
+)]
 pub async fn delete_user(
     scim: Scim,
     Path(raw_id): Path<String>,
