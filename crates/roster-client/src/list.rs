@@ -1,12 +1,15 @@
 //! Listing every user over offset pages that may drift while they are read.
 //!
 //! The API pages by offset (`page`, `count`) in ascending id order. Users created during
-//! the walk get higher ids and so land on later pages, where the walk still finds them;
-//! users deleted from pages already read shift the later ones left, and the user that
-//! slides over a page boundary is skipped. The walk cannot see the skip itself, but it
-//! sees `pagination.total` move, and reports it so that the caller can warn or walk
-//! again. A delete and a create between the same two pages leave the total unchanged and
-//! can hide a skip; only a second walk would tell.
+//! the walk get higher ids and so land on later pages, where the walk still finds them.
+//! Users deleted from pages already read shift the later ones left, so that those who
+//! slid over a page boundary now sit on a page already read. The walk cannot see the
+//! slide itself, but it sees `pagination.total` fall, and steps back as many pages as
+//! the users removed fill, to read the ones that slid; it also reports the move, so that
+//! the caller can warn that users added or removed meanwhile may be missing or listed
+//! though gone. A delete and a create between the same two pages leave the total
+//! unchanged and can hide a slide, and so can more removals than the walk steps back
+//! for; only a second walk would tell.
 
 use std::{
     collections::{HashSet, VecDeque},
@@ -24,6 +27,10 @@ use crate::{Client, Error};
 /// Full pages in a row with no user not seen before, after which the walk gives up
 /// rather than loop forever on a server that ignores `page`.
 const STALLED_PAGES_LIMIT: u32 = 2;
+
+/// Times a walk steps back after the total fell, after which it goes on and only
+/// reports the move, so that a directory that keeps shrinking cannot hold it forever.
+const STEPS_BACK_LIMIT: u32 = 16;
 
 /// Every user of the account, one at a time, each id once.
 ///
@@ -101,6 +108,9 @@ impl UserStream {
             buffer: VecDeque::new(),
             last_page_read: false,
             stalled_pages: 0,
+            last_total: None,
+            reread_until: 0,
+            steps_back: 0,
             failed: false,
             progress: progress.clone(),
         };
@@ -205,6 +215,12 @@ struct Cursor {
     buffer: VecDeque<AccountUser>,
     last_page_read: bool,
     stalled_pages: u32,
+    /// `pagination.total` of the page read before.
+    last_total: Option<u64>,
+    /// Pages up to this one are read again after a step back, so finding no new user on
+    /// them is no sign of a server that ignores `page`.
+    reread_until: u64,
+    steps_back: u32,
     failed: bool,
     progress: ListProgress,
 }
@@ -247,11 +263,24 @@ impl Cursor {
         }
         self.progress.record_page(total, fresh, duplicates);
 
+        let fell = self
+            .last_total
+            .map_or(0, |previous| previous.saturating_sub(total));
+        self.last_total = Some(total);
+        if fell > 0 && self.page > 1 && self.steps_back < STEPS_BACK_LIMIT {
+            // Had the removed users all been on pages already read, the users after
+            // them slid left by `fell` places, onto the pages this many back.
+            self.steps_back += 1;
+            self.reread_until = self.reread_until.max(self.page);
+            self.page = self.page.saturating_sub(fell.div_ceil(self.count)).max(1);
+            return Ok(());
+        }
+
         if last {
             self.last_page_read = true;
             return Ok(());
         }
-        if fresh == 0 {
+        if fresh == 0 && self.page > self.reread_until {
             self.stalled_pages += 1;
             if self.stalled_pages >= STALLED_PAGES_LIMIT {
                 return Err(Error::PaginationStalled { page: self.page });

@@ -6,12 +6,12 @@
 mod support;
 
 use std::{
-    collections::HashSet,
+    collections::{BTreeSet, HashMap, HashSet},
     time::{Duration, Instant},
 };
 
 use futures::{future::join_all, TryStreamExt};
-use roster_client::{AccountUserFields, Client, Error, ErrorType, Listing};
+use roster_client::{AccountUser, AccountUserFields, Client, Error, ErrorType, Listing};
 use support::{Churn, ChurnAction, Hint, Hostility, LostAnswer, StandIn};
 
 fn new_user(email: &str) -> AccountUserFields {
@@ -28,15 +28,43 @@ fn ids(users: &[roster_client::AccountUser]) -> Vec<i64> {
     ids
 }
 
-/// The promise of an audit: what it lists is what the server holds at its end, unless
-/// it reported that the directory changed underneath it.
-fn assert_exact_or_reported(listing: &Listing, server: &StandIn) {
+/// The ids the server holds now, to call before a walk.
+fn present(server: &StandIn) -> BTreeSet<i64> {
+    server.users().iter().map(|u| u.id).collect()
+}
+
+/// The promise of an audit, given the ids present when it began. Whatever happened
+/// meanwhile, it lists no user twice and nobody who was never on the server, it lists
+/// everyone present for the whole walk (there at its start and never deleted), and each
+/// listed user still on the server is listed as the server holds them. Unless it
+/// reported that the directory changed underneath it, what it lists is also exactly what
+/// the server holds at its end.
+fn assert_exact_or_reported(listing: &Listing, server: &StandIn, before: &BTreeSet<i64>) {
     let listed = ids(&listing.users);
-    let unique: HashSet<i64> = listed.iter().copied().collect();
+    let unique: BTreeSet<i64> = listed.iter().copied().collect();
     assert_eq!(unique.len(), listed.len(), "a user was listed twice");
 
-    let present = ids(&server.users());
+    let history = server.history();
+    let strangers: Vec<&i64> = unique.difference(&history.created).collect();
+    assert!(strangers.is_empty(), "never on the server: {strangers:?}");
+
+    let throughout: BTreeSet<i64> = before.difference(&history.deleted).copied().collect();
+    let missed: Vec<&i64> = throughout.difference(&unique).collect();
+    assert!(
+        missed.is_empty(),
+        "present all along but not listed: {missed:?}"
+    );
+
+    let held: HashMap<i64, AccountUser> = server.users().into_iter().map(|u| (u.id, u)).collect();
+    for user in &listing.users {
+        if let Some(on_server) = held.get(&user.id) {
+            assert_eq!(user, on_server, "listed otherwise than the server holds");
+        }
+    }
+
     if !listing.summary.changed_during_walk() {
+        let mut present: Vec<i64> = held.into_keys().collect();
+        present.sort_unstable();
         assert_eq!(
             listed, present,
             "an unchanged walk must list exactly the users present"
@@ -534,10 +562,12 @@ mod audits {
         })
         .await;
         server.seed_users(350);
+        let before = present(&server);
 
         let listing = server.client().list_all().collect_all().await.unwrap();
 
         assert!(listing.summary.total_moved);
+        assert_exact_or_reported(&listing, &server, &before);
         assert_eq!(
             ids(&listing.users),
             ids(&server.users()),
@@ -557,12 +587,38 @@ mod audits {
         })
         .await;
         server.seed_users(350);
+        let before = present(&server);
 
         let listing = server.client().list_all().collect_all().await.unwrap();
 
         assert!(listing.summary.total_moved);
         assert!(listing.summary.changed_during_walk());
-        assert_exact_or_reported(&listing, &server);
+        assert_exact_or_reported(&listing, &server, &before);
+    }
+
+    #[tokio::test]
+    async fn users_removed_by_more_than_a_page_during_an_audit_hide_nobody_who_stayed() {
+        let server = StandIn::start(Hostility {
+            churn: vec![
+                Churn {
+                    before_page: 3,
+                    action: ChurnAction::DeleteFirst(150),
+                },
+                Churn {
+                    before_page: 4,
+                    action: ChurnAction::Insert(20),
+                },
+            ],
+            ..Hostility::default()
+        })
+        .await;
+        server.seed_users(450);
+        let before = present(&server);
+
+        let listing = server.client().list_all().collect_all().await.unwrap();
+
+        assert!(listing.summary.changed_during_walk());
+        assert_exact_or_reported(&listing, &server, &before);
     }
 
     #[tokio::test]
@@ -576,12 +632,13 @@ mod audits {
         })
         .await;
         server.seed_users(250);
+        let before = present(&server);
 
         let listing = server.client().list_all().collect_all().await.unwrap();
 
         assert_eq!(listing.summary.duplicates, 4);
         assert!(listing.summary.changed_during_walk());
-        assert_exact_or_reported(&listing, &server);
+        assert_exact_or_reported(&listing, &server, &before);
     }
 
     #[tokio::test]
@@ -606,12 +663,13 @@ mod audits {
         })
         .await;
         server.seed_users(1000);
+        let before = present(&server);
         let client = server.client();
 
         let listing = client.list_all().collect_all().await.unwrap();
 
         assert!(listing.summary.total_moved);
-        assert_exact_or_reported(&listing, &server);
+        assert_exact_or_reported(&listing, &server, &before);
         let counts = server.counts();
         assert!(counts.throttled > 0 && counts.resets > 0 && counts.unauthorized > 0);
     }

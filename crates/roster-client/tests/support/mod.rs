@@ -9,7 +9,7 @@
 #![allow(dead_code)]
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     num::NonZeroU32,
     sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant, SystemTime},
@@ -148,9 +148,18 @@ pub struct Counts {
     pub answers_lost: u64,
 }
 
+/// Every id the stand-in ever held and every id it removed, whoever asked, so that a
+/// test can tell which users were present for the whole of a walk.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    pub created: BTreeSet<i64>,
+    pub deleted: BTreeSet<i64>,
+}
+
 struct Inner {
     hostility: Hostility,
     users: BTreeMap<i64, AccountUser>,
+    history: History,
     next_id: i64,
     next_front_id: i64,
     tokens: HashMap<String, IssuedToken>,
@@ -199,6 +208,7 @@ impl StandIn {
                 rng: StdRng::seed_from_u64(hostility.seed),
                 hostility,
                 users: BTreeMap::new(),
+                history: History::default(),
                 next_id: 1,
                 next_front_id: -1,
                 tokens: HashMap::new(),
@@ -250,6 +260,10 @@ impl StandIn {
         self.shared.lock().counts
     }
 
+    pub fn history(&self) -> History {
+        self.shared.lock().history.clone()
+    }
+
     /// Refuses every token issued so far.
     pub fn revoke_tokens(&self) {
         self.shared.lock().tokens.clear();
@@ -284,7 +298,16 @@ impl Inner {
             active: true,
         };
         self.users.insert(id, user.clone());
+        self.history.created.insert(id);
         user
+    }
+
+    fn remove(&mut self, id: i64) -> Option<AccountUser> {
+        let removed = self.users.remove(&id);
+        if removed.is_some() {
+            self.history.deleted.insert(id);
+        }
+        removed
     }
 
     fn email_taken(&self, email: &str, except: Option<i64>) -> bool {
@@ -316,7 +339,7 @@ impl Inner {
                     let doomed: Vec<i64> =
                         self.users.keys().take(count as usize).copied().collect();
                     for id in doomed {
-                        self.users.remove(&id);
+                        self.remove(id);
                     }
                 }
                 ChurnAction::InsertAtFront(count) => {
@@ -744,7 +767,7 @@ async fn delete_account_user(
     if let Some(response) = unknown_app_key(&app_key) {
         return response;
     }
-    match shared.lock().users.remove(&id) {
+    match shared.lock().remove(id) {
         Some(_) => ok(Empty {}),
         None => user_not_found(id),
     }
