@@ -489,3 +489,28 @@ pub(crate) fn check_openable(path: &str) -> Result<(), StoreError> {
         .map_err(explain)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::StatementStatus;
+
+    #[test]
+    fn cached_statements_are_not_planned_again_for_new_bound_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("q.db")).unwrap();
+        configure(&mut conn).unwrap();
+        migrations().to_latest(&mut conn).unwrap();
+        let sql = "SELECT id FROM account_users WHERE account_id = ?1 AND (user_name_key = ?2) \
+                   ORDER BY id LIMIT ?3 OFFSET ?4";
+
+        for limit in 1..=20_i64 {
+            let mut stmt = conn.prepare_cached(sql).unwrap();
+            let mut rows = stmt.query(params![1, "a@example.com", limit, 0]).unwrap();
+            while rows.next().unwrap().is_some() {}
+        }
+
+        let stmt = conn.prepare_cached(sql).unwrap();
+        assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
+    }
+}
